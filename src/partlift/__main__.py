@@ -1,0 +1,5 @@
+import sys
+
+from partlift.cli.main import main
+
+sys.exit(main())

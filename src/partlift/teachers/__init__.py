@@ -1,0 +1,1 @@
+"""2D teachers: vision-language models (real or simulated) that predict parts on rendered views."""

@@ -18,8 +18,6 @@ from partlift.errors import PartliftError
 
 # Sub-command modules, in the order ``partlift --help`` lists them.
 COMMAND_MODULES: tuple[str, ...] = (
-    "partlift.cli.info",
-    "partlift.cli.render",
     "partlift.cli.speed",
 )
 

@@ -424,6 +424,9 @@ class PartLabels:
         scores: (N, C) float32 per-point, per-part scores of the method (votes or probabilities).
         face_semantic: (F,) int64 per-face labels when the input was a mesh, else None.
         face_instance: (F,) int64 per-face instance ids when the input was a mesh, else None.
+        xyz: (N, 3) float32 the labelled points in the input's own frame (for exports), or None.
+        rgb: (N, 3) float32 their colours in [0, 1], or None.
+        mesh: the input mesh (input frame) when the input was a mesh, else None.
         meta: method, timings and settings, JSON-serialisable.
     """
 
@@ -433,6 +436,9 @@ class PartLabels:
     scores: np.ndarray
     face_semantic: np.ndarray | None = None
     face_instance: np.ndarray | None = None
+    xyz: np.ndarray | None = None
+    rgb: np.ndarray | None = None
+    mesh: Any = None
     meta: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -446,3 +452,17 @@ class PartLabels:
     @property
     def n_points(self) -> int:
         return int(self.semantic.shape[0])
+
+    def counts(self) -> dict[str, int]:
+        """Number of points per part name (parts with no point included, as 0)."""
+        bins = np.bincount(self.semantic[self.semantic >= 0], minlength=len(self.part_names))
+        return {name: int(c) for name, c in zip(self.part_names, bins)}
+
+    def save(self, out_dir: Any, *, name: str = "labels") -> dict[str, str]:
+        """Write every output a user expects into ``out_dir`` (see :func:`partlift.export.save_labels`).
+
+        Returns a dict of what was written (kind -> path).
+        """
+        from partlift.export import save_labels
+
+        return save_labels(self, out_dir, name=name)

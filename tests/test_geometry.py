@@ -1,0 +1,121 @@
+"""Normalisation (METHODS §1.1) and normal estimation (METHODS §1.4)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import trimesh
+
+from partlift.errors import InputError
+from partlift.geometry import ensure_normals, estimate_normals, normalize, normalize_transform
+from partlift.io import mesh_to_shape
+from partlift.types import NormalizeTransform, Shape
+
+
+def _cloud(n: int = 500, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    return (rng.normal(size=(n, 3)) * [3.0, 1.0, 0.5] + [10.0, -4.0, 2.0]).astype(np.float32)
+
+
+def _sphere(n: int, seed: int = 0) -> np.ndarray:
+    p = np.random.default_rng(seed).normal(size=(n, 3))
+    return p / np.linalg.norm(p, axis=1, keepdims=True)
+
+
+def test_normalize_centroid_properties():
+    xyz = _cloud()
+    shape = Shape(xyz=xyz, semantic=np.zeros(len(xyz), np.int64), part_names=("a",))
+    out = normalize(shape)
+    np.testing.assert_allclose(out.xyz.mean(axis=0), 0.0, atol=1e-6)
+    assert np.linalg.norm(out.xyz, axis=1).max() == pytest.approx(1.0, abs=1e-6)
+    np.testing.assert_allclose(out.transform.invert(out.xyz), xyz, atol=1e-4)
+    np.testing.assert_allclose(out.transform.center, xyz.astype(np.float64).mean(axis=0), rtol=1e-9)
+    assert out.semantic is shape.semantic and out.part_names == ("a",)
+    assert shape.transform is None and shape.xyz is xyz  # input untouched
+
+
+def test_normalize_bbox_mode_centres_the_box():
+    out = normalize(Shape(xyz=_cloud()), mode="bbox")
+    np.testing.assert_allclose(out.xyz.min(axis=0) + out.xyz.max(axis=0), 0.0, atol=1e-6)
+    assert np.linalg.norm(out.xyz, axis=1).max() == pytest.approx(1.0, abs=1e-6)
+
+
+def test_normalize_composes_with_an_existing_transform():
+    xyz = _cloud()
+    first = normalize(Shape(xyz=xyz), mode="bbox")
+    second = normalize(first)  # centroid of the bbox-normalised cloud
+    np.testing.assert_allclose(second.transform.invert(second.xyz), xyz, atol=1e-4)
+    assert second.transform.scale == pytest.approx(first.transform.scale * normalize_transform(first.xyz).scale)
+
+
+def test_normalize_moves_a_mesh_copy_with_the_points():
+    box = trimesh.creation.box(extents=(4.0, 2.0, 2.0))
+    box.apply_translation([5.0, 0.0, 0.0])
+    shape = mesh_to_shape(box, 300, seed=0)
+    out = normalize(shape)
+    assert out.mesh is not shape.mesh
+    np.testing.assert_allclose(box.bounds[0], [3.0, -1.0, -1.0])  # original untouched
+    np.testing.assert_allclose(out.mesh.vertices, out.transform.apply(box.vertices), atol=1e-6)
+    np.testing.assert_allclose(out.normals, shape.normals)
+
+
+def test_normalize_degenerate_cloud():
+    with pytest.raises(InputError, match="all 7 points are identical"):
+        normalize(Shape(xyz=np.full((7, 3), 1e3, np.float32)))
+
+
+def test_normalize_bad_arguments():
+    with pytest.raises(InputError, match="mode"):
+        normalize(Shape(xyz=_cloud()), mode="sphere")
+    with pytest.raises(InputError, match="Shape"):
+        normalize(_cloud())
+
+
+def test_normalize_transform_round_trip_is_exact_enough():
+    t = NormalizeTransform(center=(1.0, 2.0, 3.0), scale=4.0)
+    xyz = _cloud()
+    np.testing.assert_allclose(t.invert(t.apply(xyz)), xyz, atol=1e-5)
+
+
+def test_normals_of_a_plane():
+    rng = np.random.default_rng(0)
+    xyz = np.column_stack([rng.random(2000) - 0.5, rng.random(2000) - 0.5, np.zeros(2000)])
+    normals = estimate_normals(xyz)
+    assert normals.dtype == np.float32 and normals.shape == (2000, 3)
+    np.testing.assert_allclose(np.abs(normals[:, 2]), 1.0, atol=1e-5)
+
+
+def test_normals_of_a_sphere_point_outwards():
+    xyz = _sphere(5000)
+    normals = estimate_normals(xyz)
+    dots = (normals * xyz).sum(axis=1)
+    assert dots.min() > 0.97
+    unoriented = estimate_normals(xyz, orient="none")
+    np.testing.assert_allclose(np.abs((unoriented * xyz).sum(axis=1)), dots, atol=1e-5)
+
+
+def test_isolated_points_fall_back_to_nearest_neighbours():
+    # 3 far-apart points on the plane z = 0 have no neighbour within the radius
+    xyz = np.array([[0, 0, 0], [5, 0, 0], [0, 5, 0]], float)
+    normals = estimate_normals(xyz)
+    np.testing.assert_allclose(np.abs(normals[:, 2]), 1.0, atol=1e-6)
+
+
+def test_normals_are_deterministic_and_validated():
+    xyz = _sphere(500, seed=3)
+    np.testing.assert_array_equal(estimate_normals(xyz), estimate_normals(xyz))
+    with pytest.raises(InputError, match="k must be"):
+        estimate_normals(xyz, k=2)
+    with pytest.raises(InputError, match="radius"):
+        estimate_normals(xyz, radius=-1.0)
+    with pytest.raises(InputError, match=r"\(N, 3\)"):
+        estimate_normals(xyz[:, :2])
+
+
+def test_ensure_normals_keeps_existing_and_is_frame_independent():
+    xyz = _sphere(3000).astype(np.float32)
+    small = ensure_normals(Shape(xyz=xyz))
+    big = ensure_normals(Shape(xyz=xyz * 1000.0 + 7.0))  # radius 0.1 is taken in the unit sphere
+    np.testing.assert_allclose(small.normals, big.normals, atol=1e-4)
+    given = Shape(xyz=xyz, normals=np.tile(np.float32([0, 1, 0]), (len(xyz), 1)))
+    assert ensure_normals(given) is given

@@ -1,0 +1,142 @@
+"""Draw a teacher's 2D predictions on the rendered views (PNG outputs of ``partlift predict``).
+
+Each prediction is drawn in its part's colour (:func:`partlift.palette.part_palette`): the mask,
+when present, as a semi-transparent fill; the box as an outline; and a tag ``"<part> 0.87"``.
+Also writes the predictions as JSON (boxes, labels, names, scores; masks optionally as ``.npz``).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFont
+
+from partlift.errors import InputError
+from partlift.palette import part_palette
+from partlift.types import Predictions, Views
+
+__all__ = [
+    "draw_predictions",
+    "predictions_to_json",
+    "save_prediction_pngs",
+    "save_predictions_json",
+    "save_prediction_masks",
+]
+
+MASK_ALPHA = 0.45
+"""Opacity of a mask fill."""
+
+
+def draw_predictions(image: np.ndarray, preds: Predictions, view: int) -> np.ndarray:
+    """(H, W, 3) uint8 copy of ``image`` with the predictions of ``view`` drawn on it.
+
+    Masks are blended in order of increasing score (so the most confident lies on top), then
+    boxes and tags are drawn. Box coordinates are in the screen frame (pixel centres at integer
+    coordinates); an outline is drawn on the pixels just outside the box.
+    """
+    if not (isinstance(image, np.ndarray) and image.ndim == 3 and image.shape[2] == 3):
+        raise InputError(f"draw_predictions: expected an (H, W, 3) uint8 image, got {getattr(image, 'shape', image)}")
+    if tuple(image.shape[:2]) != tuple(preds.image_size):
+        raise InputError(
+            f"draw_predictions: image is {image.shape[:2]} but predictions were made on {preds.image_size}"
+        )
+    pal = part_palette(len(preds.part_names)).astype(np.float32)
+    idx = np.flatnonzero(preds.view == view)
+    idx = idx[np.argsort(preds.score[idx], kind="stable")]
+    out = image.astype(np.float32)
+    if preds.masks is not None:
+        for d in idx:
+            m = preds.masks[d]
+            out[m] = (1 - MASK_ALPHA) * out[m] + MASK_ALPHA * pal[preds.label[d]]
+    pil = Image.fromarray(np.clip(out + 0.5, 0, 255).astype(np.uint8))
+    draw = ImageDraw.Draw(pil)
+    font = ImageFont.load_default()
+    h, w = preds.image_size
+    width = max(1, round(min(h, w) / 300))
+    for d in idx:
+        col = tuple(int(c) for c in pal[preds.label[d]])
+        x1, y1, x2, y2 = (float(t) for t in preds.boxes[d])
+        # Outline on the pixels just outside the box (pixel c spans [c - 0.5, c + 0.5)).
+        x1, y1, x2, y2 = math.floor(x1), math.floor(y1), math.ceil(x2), math.ceil(y2)
+        draw.rectangle([x1, y1, x2, y2], outline=col, width=width)
+        tag = f"{preds.part_names[preds.label[d]]} {preds.score[d]:.2f}"
+        tx, ty = max(0.0, x1), max(0.0, y1 - 11)
+        bbox = draw.textbbox((tx, ty), tag, font=font)
+        draw.rectangle(bbox, fill=col)
+        draw.text((tx, ty), tag, fill=(0, 0, 0), font=font)
+    return np.asarray(pil)
+
+
+def _atomic_bytes(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def save_prediction_pngs(views: Views, preds: Predictions, out_dir: str | Path) -> list[Path]:
+    """Write ``view_XX.png`` (one per view, predictions drawn) into ``out_dir``; returns the paths."""
+    out = Path(out_dir)
+    paths = []
+    for v in range(views.n_views):
+        img = draw_predictions(views.rgb[v], preds, v)
+        buf = io.BytesIO()
+        Image.fromarray(img).save(buf, format="PNG")
+        path = out / f"view_{v:02d}.png"
+        _atomic_bytes(path, buf.getvalue())
+        paths.append(path)
+    return paths
+
+
+def predictions_to_json(preds: Predictions) -> dict[str, Any]:
+    """A JSON-ready dict: teacher, part names, image size and one record per prediction."""
+    records = [
+        {
+            "view": int(preds.view[d]),
+            "label": int(preds.label[d]),
+            "part": preds.part_names[preds.label[d]],
+            "score": round(float(preds.score[d]), 6),
+            "box_xyxy": [round(float(t), 3) for t in preds.boxes[d]],
+        }
+        for d in range(len(preds))
+    ]
+    return {
+        "teacher": preds.teacher,
+        "part_names": list(preds.part_names),
+        "image_size": list(preds.image_size),
+        "box_frame": "screen pixels: x = column, y = row, origin at the top-left pixel centre",
+        "n_predictions": len(preds),
+        "predictions": records,
+    }
+
+
+def save_predictions_json(preds: Predictions, path: str | Path) -> Path:
+    """Write :func:`predictions_to_json` to ``path`` atomically."""
+    path = Path(path)
+    _atomic_bytes(path, (json.dumps(predictions_to_json(preds), indent=1) + "\n").encode())
+    return path
+
+
+def save_prediction_masks(preds: Predictions, path: str | Path) -> Path | None:
+    """Write the masks as ``.npz`` (``masks``: (D, H, W//8) bit-packed along W, ``width``); None
+    when the predictions have no masks."""
+    if preds.masks is None:
+        return None
+    buf = io.BytesIO()
+    np.savez_compressed(buf, masks=np.packbits(preds.masks, axis=-1), width=np.int64(preds.image_size[1]))
+    path = Path(path)
+    _atomic_bytes(path, buf.getvalue())
+    return path

@@ -38,6 +38,7 @@ log = logging.getLogger(__name__)
 # method name -> "module:function" with signature fn(segmenter, prepared, predictions) -> MethodResult
 METHODS: dict[str, str] = {
     "partslip": "partlift.lifting.method:run_partslip",
+    "partstad": "partlift.stad.method:run_partstad",
 }
 
 

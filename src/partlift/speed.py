@@ -20,7 +20,14 @@ from partlift.errors import InputError
 
 # stage name -> "module:function"
 _STAGES: dict[str, str] = {
+    "normals": "partlift.geometry:speed_normals",
     "render": "partlift.render.speed:speed_render",
+    "vote": "partlift.lifting.speed:speed_vote",
+    "stad-fit": "partlift.stad.speed:speed_stad_fit",
+    "superpoints": "partlift.superpoints.speed:speed_superpoints",
+    "synth": "partlift.data.synthetic.speed:speed_synth",
+    "pipeline": "partlift.bench.speed:speed_pipeline",
+    "pipeline-rss": "partlift.bench.speed:speed_pipeline_rss",
 }
 
 

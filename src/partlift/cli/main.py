@@ -18,7 +18,16 @@ from partlift.errors import PartliftError
 
 # Sub-command modules, in the order ``partlift --help`` lists them.
 COMMAND_MODULES: tuple[str, ...] = (
+    "partlift.cli.demo",
+    "partlift.cli.segment",
+    "partlift.cli.info",
     "partlift.cli.speed",
+    "partlift.cli.teachers",
+    "partlift.cli.predict",
+    "partlift.cli.fit_weights",
+    "partlift.cli.render",
+    "partlift.cli.synth",
+    "partlift.cli.bench",
 )
 
 EXIT_USAGE = 2

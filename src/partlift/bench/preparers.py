@@ -1,0 +1,252 @@
+"""Per-category preparation of methods: fit PartSTAD weights, pre-align PartDistill students.
+
+The interface is one function per method, looked up in :data:`PREPARERS` (``"module:function"``,
+imported on use)::
+
+    prepare(request: PrepareRequest) -> dict   # the method_options for the category's shapes
+
+A preparer raises :class:`MethodSkipped` with a reason when it cannot prepare the category (no
+few-shot shapes, too few usable shapes, the method's module is not installed); the runner then
+skips that method for that category and reports the reason. Preparation never sees test shapes:
+the runner refuses a few-shot or collection set that shares shapes with the test set.
+
+Results are cached under ``<out>/prepared/<method>/<Category>/``: ``prepared.json`` records the
+fingerprint of the inputs, the options and the seconds spent, so a resumed run reuses finished
+preparations (and PartSTAD's own training state resumes an interrupted fit).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from partlift.bench.datasets import ShapeSet
+from partlift.bench.settings import BenchSettings
+from partlift.bench.store import atomic_write_json, read_json
+from partlift.errors import InputError, PartliftError
+
+__all__ = [
+    "MethodSkipped",
+    "PrepareRequest",
+    "PREPARERS",
+    "NEEDS",
+    "method_status",
+    "prepare_method",
+    "prepare_partstad",
+    "prepare_partdistill",
+    "file_digest",
+]
+
+logger = logging.getLogger(__name__)
+
+
+class MethodSkipped(PartliftError):
+    """A method cannot run on a category; the message is the reason shown in the report."""
+
+
+@dataclass(frozen=True, eq=False)
+class PrepareRequest:
+    """What a preparer gets.
+
+    Attributes:
+        method: the method name.
+        category: the category to prepare.
+        part_names: its part names (index = label id).
+        shots: the category's labelled few-shot shapes (or None).
+        collection: the category's collection for pre-alignment (or None).
+        settings: the run's settings (``settings.method_options(method)`` holds its options).
+        workdir: a folder of its own, ``<out>/prepared/<method>/<Category>/``.
+        make_segmenter: builds the run's segmenter (same teacher, preset, seed, device).
+    """
+
+    method: str
+    category: str
+    part_names: tuple[str, ...]
+    shots: ShapeSet | None
+    collection: ShapeSet | None
+    settings: BenchSettings
+    workdir: Path
+    make_segmenter: Callable[[], Any]
+
+
+PREPARERS: dict[str, str] = {
+    "partstad": "partlift.bench.preparers:prepare_partstad",
+    "partdistill": "partlift.bench.preparers:prepare_partdistill",
+}
+"""method -> preparer (``"module:function"``); methods not listed need no preparation."""
+
+NEEDS: dict[str, str] = {"partstad": "shots", "partdistill": "collection"}
+"""The shape source a method's preparation needs: "shots" (labelled) or "collection"."""
+
+_METHOD_MODULES: dict[str, str] = {
+    "partstad": "partlift.stad",
+    "partdistill": "partlift.distill",
+    "partdistill-tta": "partlift.distill",
+}
+
+
+def method_status(method: str) -> tuple[bool, str]:
+    """``(runnable, reason)``: the method is registered in :data:`partlift.pipeline.METHODS`."""
+    from partlift.pipeline import METHODS
+
+    if method in METHODS:
+        return True, ""
+    module = _METHOD_MODULES.get(method, "its module")
+    return False, (f"method {method!r} is not available in this build: it is not registered in "
+                   f"partlift.pipeline.METHODS ({module} missing or not yet registered)")
+
+
+def _digest(obj: Any) -> str:
+    import json
+
+    return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def file_digest(path: str | Path) -> str:
+    """sha256 (first 16 hex) of a file's bytes."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()[:16]
+
+
+def _source_spec(s: ShapeSet | None, category: str) -> Any:
+    return None if s is None else {"spec": s.spec(), "ids": list(s.ids(category))}
+
+
+def prepare_method(req: PrepareRequest) -> tuple[dict[str, Any], str, float]:
+    """Prepare ``req.method`` for ``req.category`` (or reuse a finished preparation).
+
+    Returns:
+        (method_options, preparation fingerprint, seconds spent preparing — from the cache file
+        when reused).
+
+    Raises:
+        MethodSkipped: the method cannot run on this category (the reason is the message).
+    """
+    target = PREPARERS.get(req.method)
+    if target is None:
+        return {}, "", 0.0
+    inputs = {
+        "method": req.method,
+        "category": req.category,
+        "part_names": list(req.part_names),
+        "shots": _source_spec(req.shots, req.category) if NEEDS.get(req.method) == "shots" else None,
+        "collection": _source_spec(req.collection, req.category) if NEEDS.get(req.method) == "collection" else None,
+        "settings": req.settings.result_key(),
+        "options": req.settings.method_options(req.method),
+    }
+    key = _digest(inputs)
+    info_path = req.workdir / "prepared.json"
+    info = read_json(info_path)
+    if isinstance(info, dict) and info.get("key") == key:
+        if info.get("status") == "skipped":
+            raise MethodSkipped(info.get("reason", "skipped"))
+        if info.get("status") == "ok" and _outputs_exist(info.get("options", {})):
+            logger.info("%s %s: reusing the preparation in %s", req.method, req.category, req.workdir)
+            return dict(info["options"]), info["fingerprint"], float(info.get("seconds", 0.0))
+    module, func = target.split(":")
+    fn = getattr(importlib.import_module(module), func)
+    req.workdir.mkdir(parents=True, exist_ok=True)
+    t0 = time.perf_counter()
+    try:
+        options = dict(fn(req))
+    except MethodSkipped as exc:
+        atomic_write_json(info_path, {"key": key, "status": "skipped", "reason": str(exc)})
+        raise
+    seconds = time.perf_counter() - t0
+    fingerprint = _digest([key, {k: file_digest(v) if _is_file(v) else v for k, v in sorted(options.items())}])
+    atomic_write_json(info_path, {"key": key, "status": "ok", "options": options, "fingerprint": fingerprint,
+                                  "seconds": round(seconds, 3), "inputs": inputs})
+    return options, fingerprint, seconds
+
+
+def _is_file(v: Any) -> bool:
+    return isinstance(v, str) and Path(v).is_file()
+
+
+def _outputs_exist(options: dict[str, Any]) -> bool:
+    return all(Path(v).exists() for k, v in options.items() if k in ("weights", "student") and isinstance(v, str))
+
+
+def _check_options(method: str, options: dict[str, Any], allowed: set[str]) -> None:
+    bad = sorted(set(options) - allowed)
+    if bad:
+        raise InputError(f"bench: unknown {method} option(s) {bad}; valid: {sorted(allowed)}")
+
+
+# --------------------------------------------------------------------------------- PartSTAD
+
+
+def prepare_partstad(req: PrepareRequest) -> dict[str, Any]:
+    """Fit one category's PartSTAD weight net on its few-shot shapes (METHODS §3.6).
+
+    Options (``settings.options["partstad"]``): any :class:`~partlift.stad.config.StadConfig`
+    field (``epochs``, ``masks``, ``weights``, ...). No validation shapes are used: the protocol
+    trains a fixed number of epochs and keeps the last one (the released code selects on 8 test
+    shapes, METHODS §3.11.6, which a benchmark must not do).
+
+    Returns:
+        ``{"weights": <path of the safetensors checkpoint>}``.
+    """
+    try:
+        from partlift.stad.config import StadConfig
+        from partlift.stad.fit import MIN_TRAIN_SHAPES, fit_category, prepare_shapes
+    except ImportError as exc:
+        raise MethodSkipped(f"partlift.stad is not available ({exc})") from None
+    if req.shots is None:
+        raise MethodSkipped("no few-shot shapes")
+    opts = req.settings.method_options("partstad")
+    fields = set(StadConfig.__dataclass_fields__)
+    _check_options("partstad", opts, fields)
+    config = StadConfig(**{"seed": req.settings.seed, **opts})
+    seg = req.make_segmenter()
+    shapes = (req.shots.load(s) for s in req.shots.ids(req.category))
+    train = prepare_shapes(seg, shapes, req.part_names, config, role="training")
+    if len(train) < MIN_TRAIN_SHAPES:
+        raise MethodSkipped(
+            f"only {len(train)} of {len(req.shots.ids(req.category))} few-shot shape(s) of "
+            f"{req.category} are usable (labelled, with teacher predictions); PartSTAD needs "
+            f">= {MIN_TRAIN_SHAPES}"
+        )
+    weights = req.workdir / f"{req.category}.safetensors"
+    meta = {"category": req.category, "part_names": list(req.part_names), "teacher": seg.teacher.name,
+            "feature_dim": int(train[0].inputs.shape[1]) - config.encoding_dim}
+    fit_category(train, [], config, meta=meta, vote_config=seg.vote_config, device=seg.device, out=weights)
+    if not weights.is_file():
+        raise MethodSkipped(f"PartSTAD training of {req.category} did not write {weights}")
+    return {"weights": str(weights)}
+
+
+# --------------------------------------------------------------------------------- PartDistill
+
+# The pre-alignment entry point, looked up when the method is prepared (partlift.distill may
+# land after this module): fn(segmenter, shapes, part_names, config, out=path, ...) -> path.
+_PREALIGN = "partlift.distill.prealign:prealign"
+
+
+def prepare_partdistill(req: PrepareRequest) -> dict[str, Any]:
+    """Pre-align one category's PartDistill student on its collection (METHODS §4.1, §4.6).
+
+    Options (``settings.options["partdistill"]``): ``preset`` (a distill preset name) and any
+    DistillConfig field. Returns ``{"student": <path of the student checkpoint>}``.
+    """
+    module, func = _PREALIGN.split(":")
+    try:
+        fn = getattr(importlib.import_module(module), func)
+    except (ImportError, AttributeError) as exc:
+        raise MethodSkipped(f"PartDistill pre-alignment is not available ({_PREALIGN}: {exc})") from None
+    if req.collection is None:
+        raise MethodSkipped("no collection shapes")
+    seg = req.make_segmenter()
+    shapes = [req.collection.load(s) for s in req.collection.ids(req.category)]
+    student = req.workdir / f"{req.category}.student.safetensors"
+    path = fn(seg, shapes, req.part_names, options=req.settings.method_options("partdistill"), out=student)
+    return {"student": str(path)}

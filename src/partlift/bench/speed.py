@@ -1,0 +1,84 @@
+"""Speed stages ``pipeline`` and ``pipeline-rss`` of ``partlift speed`` (DESIGN §4 targets).
+
+* ``pipeline``: the whole zero-shot pipeline on one 100k-point generated chair — normalisation
+  and normals, the 10-view 800² render, superpoints, then coverage + voting + instance grouping
+  (the ``partslip`` method) — **excluding the teacher's forward passes** (timed separately and
+  reported as ``teacher_seconds``). Target: < 3 s on the 2-core CPU.
+* ``pipeline-rss``: the same on a 300k-point chair, for the peak resident memory of the process
+  (``peak_rss_mb``, added by :func:`partlift.speed.run_stage`; it includes the simulated teacher).
+  Target: < 4 GiB.
+
+A small shape is segmented first so that imports and first-call allocations are not timed.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+__all__ = ["speed_pipeline", "speed_pipeline_rss", "PIPELINE_POINTS", "RSS_POINTS"]
+
+PIPELINE_POINTS = 100_000
+RSS_POINTS = 300_000
+_CATEGORY = "Chair"
+_SEED = 0
+_WARMUP_POINTS = 2_000
+
+
+def _run(points: int, device: str) -> dict[str, Any]:
+    from partlift.data import synthetic
+    from partlift.pipeline import Segmenter
+    from partlift.render import resolve_device
+
+    dev = str(resolve_device(device))
+    seg = Segmenter(teacher="simulated:zeroshot", method="partslip", preset="partslip", device=dev, seed=_SEED)
+    warm = synthetic.generate(_CATEGORY, _SEED + 1, n_points=_WARMUP_POINTS)
+    seg.segment(warm)
+    shape = synthetic.generate(_CATEGORY, _SEED, n_points=points)
+    names = tuple(shape.part_names or ())
+    _sync(dev)
+    t0 = time.perf_counter()
+    prepared = seg.prepare(shape)
+    _sync(dev)
+    t1 = time.perf_counter()
+    preds = seg.predictions(shape, names)
+    t2 = time.perf_counter()
+    labels = seg.segment(shape, names)
+    _sync(dev)
+    t3 = time.perf_counter()
+    stages = {k: round(v, 4) for k, v in prepared.timings.items()}
+    stages["vote"] = round(t3 - t2, 4)
+    return {
+        "points": points,
+        "category": _CATEGORY,
+        "superpoints": int(prepared.superpoints.max()) + 1,
+        "predictions": len(preds),
+        "labelled_fraction": round(float((labels.semantic >= 0).mean()), 4),
+        "seconds": round((t1 - t0) + (t3 - t2), 4),
+        "teacher_seconds": round(t2 - t1, 4),
+        "stages": stages,
+    }
+
+
+def _sync(device: str) -> None:
+    if device.startswith("cuda"):
+        import torch
+
+        torch.cuda.synchronize()
+
+
+def speed_pipeline(points: int | None, device: str) -> dict[str, Any]:
+    """Seconds of the zero-shot pipeline without the teacher on a 100k-point shape, with a breakdown.
+
+    Returns:
+        ``{"stage": "pipeline", "points", "seconds" (total excluding the teacher),
+        "teacher_seconds", "stages": {"normalize", "render", "superpoints", "vote"}, ...}``
+        where "vote" is coverage + voting + instance grouping + mapping back to the points.
+    """
+    return {"stage": "pipeline", "target_seconds": 3.0, **_run(PIPELINE_POINTS if points is None else int(points), device)}
+
+
+def speed_pipeline_rss(points: int | None, device: str) -> dict[str, Any]:
+    """The pipeline on a 300k-point shape, for its peak RSS (target < 4096 MiB)."""
+    return {"stage": "pipeline-rss", "target_peak_rss_mb": 4096,
+            **_run(RSS_POINTS if points is None else int(points), device)}

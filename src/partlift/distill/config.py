@@ -1,0 +1,199 @@
+"""Settings of PartDistill (METHODS §4): :class:`DistillConfig` and its named presets.
+
+Every field carries its METHODS source. Where a value is ours rather than the released code's,
+the field doc says so and why (the student trains from scratch on a 2-core CPU instead of
+fine-tuning a head on a frozen, pretrained Point-M2AE on a GPU, METHODS §4.3).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any
+
+from partlift.config import from_dict, to_dict
+from partlift.errors import InputError
+
+__all__ = [
+    "DistillConfig",
+    "REGIMES",
+    "RESCORE_MODES",
+    "REGION_MODES",
+    "CONFIDENCE_SOURCES",
+    "DISTILL_PRESETS",
+    "distill_preset",
+    "config_from_dict",
+]
+
+REGIMES: tuple[str, ...] = ("tta", "pre")
+"""``tta``: align a fresh student on each test shape alone; ``pre``: align once on a collection."""
+
+RESCORE_MODES: tuple[str, ...] = ("agree", "iou")
+"""Backward re-scoring: ``agree`` = fraction of a prediction's covered points on which the student
+agrees (released code, METHODS §4.5); ``iou`` = true IoU of the covered set with the student's
+region of that class (the paper-figure reading, an option)."""
+
+REGION_MODES: tuple[str, ...] = ("auto", "box", "mask")
+"""Which region of a prediction covers points: ``auto`` = masks for pixel teachers (P-VLM),
+boxes otherwise (B-VLM, METHODS §4.1); ``box`` / ``mask`` force one."""
+
+CONFIDENCE_SOURCES: tuple[str, ...] = ("score", "weights")
+"""Where a teacher prediction's confidence comes from: the teacher's score (METHODS §4.2) or a
+fitted PartSTAD weight net (beyond the paper, DESIGN §3)."""
+
+
+@dataclass(frozen=True)
+class DistillConfig:
+    """All PartDistill settings; JSON round-trippable with :func:`config_from_dict`.
+
+    Attributes:
+        backbone: student backbone name in :mod:`partlift.distill.backbones`. Ours: the released
+            code uses a frozen, pretrained Point-M2AE (§4.3), not obtainable here; the default is
+            the backbone that trained best from scratch on the CPU in our measurement
+            (docs/partdistill.md).
+        width: channel width multiplier of the backbone (1.0 = the backbone's documented sizes).
+        head_hidden: hidden width of the per-point distillation head, a 4-layer MLP with ReLU
+            after the first three layers (§4.3: 681→681→681→681→C; narrower here because the
+            backbone features are narrower and the head is trained from scratch).
+        use_rgb: feed point colours ([0, 1]) to the student (§4.3 uses xyz only; off by default).
+        use_normals: feed unoriented normals to the student (not in §4.3; off by default).
+        n_points: points the student sees per shape and step (§4.3: 2048).
+        knowledge_points: points per shape on which teacher knowledge is kept, drawn once per
+            shape with the seed (§4.3 draws the student's 2048 points once; here the pool may be
+            larger and each step draws ``n_points`` of it, which lets one TTA shape show the
+            student more of its surface). Must be >= ``n_points``.
+        epochs: training epochs of the ``pre`` regime (§4.6 README: 25).
+        batch_size: shapes per batch in ``pre`` (§4.6: 16; drop-last, capped at the set size).
+        lr: Adam learning rate (§4.6: 0.003).
+        lr_min_ratio: cosine schedule floor as a fraction of ``lr`` (§4.6: η_min = lr/100).
+        tta_epochs: TTA "epochs" on the single test shape (not released, §4.6 "TTA protocol";
+            chosen by measurement to meet the < 30 s per shape budget).
+        tta_steps_per_epoch: optimiser steps per TTA epoch; an epoch's mean loss feeds the
+            plateau rule, so several steps smooth it.
+        tta_batch: augmented copies of the test shape per TTA step.
+        scale_range: anisotropic scale augmentation, U[lo, hi]³ per item (§4.6).
+        translate: translation augmentation, U[-t, t]³ per item (§4.6: 0.1).
+        jitter_sigma: per-point Gaussian jitter σ (§4.6: 0.01).
+        jitter_clip: jitter clipped to ±this (§4.6: 0.02).
+        class_weight_base: base of the log in the class-balance weights ω (§4.4: 4).
+        class_weight_max: upper clip of ω (§4.4: 4); the lower clip is 1.
+        backward: run the backward-distillation round (§4.5). False = forward only.
+        rescore: ``agree`` (released code) or ``iou`` (option), see :data:`RESCORE_MODES`.
+        plateau_window: moving-average window of epoch losses (§4.5: n_mov_avg = 5).
+        plateau_delta: plateau threshold on the change of the moving average (§4.5: 0.01).
+        plateau_min_epoch: earliest epoch (0-based index) at which a plateau counts (§4.5: 5).
+        backward_latest: if no plateau was seen by ``ceil(backward_latest * epochs)``, the
+            backward round starts there (ours: in the released code a run that never plateaus
+            never re-scores; a fixed latest point makes "forward + backward" always include the
+            round and leaves it epochs to act).
+        region: ``auto`` / ``box`` / ``mask``, see :data:`REGION_MODES`.
+        confidence: ``score`` or ``weights``, see :data:`CONFIDENCE_SOURCES`.
+        seed: seeds the knowledge sub-samples, the weights init, the batches and augmentation.
+    """
+
+    backbone: str = "pointnet2"
+    width: float = 1.0
+    head_hidden: int = 128
+    use_rgb: bool = False
+    use_normals: bool = False
+    n_points: int = 2048
+    knowledge_points: int = 2048
+    epochs: int = 25
+    batch_size: int = 16
+    lr: float = 0.003
+    lr_min_ratio: float = 0.01
+    tta_epochs: int = 20
+    tta_steps_per_epoch: int = 5
+    tta_batch: int = 2
+    scale_range: tuple[float, float] = (0.9, 1.1)
+    translate: float = 0.1
+    jitter_sigma: float = 0.01
+    jitter_clip: float = 0.02
+    class_weight_base: float = 4.0
+    class_weight_max: float = 4.0
+    backward: bool = True
+    rescore: str = "agree"
+    plateau_window: int = 5
+    plateau_delta: float = 0.01
+    plateau_min_epoch: int = 5
+    backward_latest: float = 0.6
+    region: str = "auto"
+    confidence: str = "score"
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        def positive_int(name: str) -> None:
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+                raise InputError(f"DistillConfig.{name}: expected a positive integer, got {v!r}")
+
+        for name in ("head_hidden", "n_points", "knowledge_points", "epochs", "batch_size",
+                     "tta_epochs", "tta_steps_per_epoch", "tta_batch", "plateau_window"):
+            positive_int(name)
+        if self.knowledge_points < self.n_points:
+            raise InputError(
+                f"DistillConfig.knowledge_points: expected >= n_points ({self.n_points}), "
+                f"got {self.knowledge_points}"
+            )
+        for name in ("width", "lr", "class_weight_base"):
+            if not getattr(self, name) > 0:
+                raise InputError(f"DistillConfig.{name}: expected > 0, got {getattr(self, name)!r}")
+        if self.class_weight_base == 1.0:
+            raise InputError("DistillConfig.class_weight_base: expected a log base != 1, got 1")
+        if self.class_weight_max < 1.0:
+            raise InputError(f"DistillConfig.class_weight_max: expected >= 1, got {self.class_weight_max}")
+        if not 0 < self.lr_min_ratio <= 1:
+            raise InputError(f"DistillConfig.lr_min_ratio: expected in (0, 1], got {self.lr_min_ratio}")
+        lo, hi = self.scale_range
+        if not 0 < lo <= hi:
+            raise InputError(f"DistillConfig.scale_range: expected 0 < lo <= hi, got {self.scale_range}")
+        for name in ("translate", "jitter_sigma", "jitter_clip", "plateau_delta"):
+            if getattr(self, name) < 0:
+                raise InputError(f"DistillConfig.{name}: expected >= 0, got {getattr(self, name)!r}")
+        if self.plateau_min_epoch < 0:
+            raise InputError(f"DistillConfig.plateau_min_epoch: expected >= 0, got {self.plateau_min_epoch}")
+        if not 0 < self.backward_latest <= 1:
+            raise InputError(f"DistillConfig.backward_latest: expected in (0, 1], got {self.backward_latest}")
+        for name, valid in (("rescore", RESCORE_MODES), ("region", REGION_MODES),
+                            ("confidence", CONFIDENCE_SOURCES)):
+            if getattr(self, name) not in valid:
+                raise InputError(f"DistillConfig.{name}: expected one of {list(valid)}, got {getattr(self, name)!r}")
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
+            raise InputError(f"DistillConfig.seed: expected a non-negative integer, got {self.seed!r}")
+
+    @property
+    def in_dim(self) -> int:
+        """Per-point input channels: xyz (3) + rgb (3, optional) + normals (3, optional)."""
+        return 3 + 3 * int(self.use_rgb) + 3 * int(self.use_normals)
+
+    def replace(self, **changes: Any) -> DistillConfig:
+        """A copy with some fields changed (validated again)."""
+        return replace(self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        return to_dict(self)
+
+
+def config_from_dict(data: dict[str, Any]) -> DistillConfig:
+    """A :class:`DistillConfig` from :meth:`DistillConfig.to_dict` output (unknown keys fail)."""
+    return from_dict(DistillConfig, data)
+
+
+DISTILL_PRESETS: dict[str, DistillConfig] = {
+    # The measured default (docs/partdistill.md): TTA < 30 s per shape and pre-alignment of 100
+    # shapes < 10 min on a 2-core CPU.
+    "default": DistillConfig(),
+    # Forward distillation only (the ablation row).
+    "forward": DistillConfig(backward=False),
+    # A small, quick setting for tests and smoke runs.
+    "tiny": DistillConfig(width=0.5, head_hidden=32, n_points=256, knowledge_points=256, epochs=4,
+                          batch_size=4, tta_epochs=4, tta_steps_per_epoch=2, tta_batch=1,
+                          plateau_min_epoch=1, plateau_window=2),
+}
+
+
+def distill_preset(name: str) -> DistillConfig:
+    """The named preset; raises with the valid names when unknown."""
+    try:
+        return DISTILL_PRESETS[name]
+    except KeyError:
+        raise InputError(f"unknown distill preset {name!r}; choose one of {sorted(DISTILL_PRESETS)}") from None

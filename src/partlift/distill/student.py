@@ -1,0 +1,147 @@
+"""The PartDistill student: a point backbone plus a per-point part head (METHODS §4.3).
+
+Frames: the student sees points in the **student frame**, the unit sphere around the
+axis-aligned bounding-box centre (METHODS §1.1, PartDistill's ``norm_unit_sphere``). It is
+computed from the whole shape's points (the released code computes it from the 2048-point
+subsample; both are the same similarity up to the sub-sample's bbox, so indices never change).
+The teacher side works on the pipeline's centroid frame; both come from the same points, so a
+point index means the same point on either side.
+
+Inference on a whole shape: the student runs on a seeded sub-sample of ``n_points`` and its
+predictions go to every input point by nearest neighbour (in the student frame).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from scipy.spatial import cKDTree
+from torch import nn
+
+from partlift.distill.backbones import build_backbone
+from partlift.distill.config import DistillConfig
+from partlift.errors import InputError
+from partlift.geometry import normalize_transform
+
+__all__ = [
+    "Student",
+    "build_student",
+    "student_frame",
+    "point_inputs",
+    "subsample",
+    "predict_shape",
+]
+
+
+class Student(nn.Module):
+    """Backbone + head: ``forward(xyz (B, N, 3), feats (B, N, in_dim)) -> logits (B, N, C)``.
+
+    The head is METHODS §4.3's 4-layer point-wise MLP (ReLU after the first three layers, no
+    norm), at width ``head_hidden``. All of it trains (no frozen encoder, see the module doc of
+    :mod:`partlift.distill.backbones`).
+
+    Attributes:
+        backbone_name: registry name of the backbone. n_parts: C. config: the DistillConfig.
+    """
+
+    def __init__(self, n_parts: int, config: DistillConfig) -> None:
+        super().__init__()
+        if isinstance(n_parts, bool) or not isinstance(n_parts, int) or n_parts < 1:
+            raise InputError(f"Student: expected n_parts >= 1, got {n_parts!r}")
+        self.config = config
+        self.n_parts = n_parts
+        self.backbone_name = config.backbone
+        self.backbone = build_backbone(config.backbone, config.in_dim, config.width)
+        h = config.head_hidden
+        self.head = nn.Sequential(
+            nn.Linear(self.backbone.out_dim, h), nn.ReLU(),
+            nn.Linear(h, h), nn.ReLU(),
+            nn.Linear(h, h), nn.ReLU(),
+            nn.Linear(h, n_parts),
+        )
+
+    def forward(self, xyz: torch.Tensor, feats: torch.Tensor) -> torch.Tensor:
+        return self.head(self.backbone(xyz, feats))
+
+
+def build_student(n_parts: int, config: DistillConfig, *, device: str | torch.device = "cpu",
+                  seed: int | None = None) -> Student:
+    """A freshly initialised student on ``device``; weights drawn from ``seed`` (default config.seed)."""
+    gen_state = torch.random.get_rng_state()
+    torch.manual_seed(config.seed if seed is None else seed)
+    try:
+        net = Student(n_parts, config)
+    finally:
+        torch.random.set_rng_state(gen_state)
+    return net.to(device)
+
+
+def student_frame(xyz: np.ndarray) -> np.ndarray:
+    """(N, 3) float32: ``xyz`` in the student frame (bbox centre, unit sphere, METHODS §1.1)."""
+    return normalize_transform(xyz, mode="bbox").apply(xyz)
+
+
+def point_inputs(
+    xyz: np.ndarray, rgb: np.ndarray | None, normals: np.ndarray | None, config: DistillConfig,
+    *, shape_name: str = "shape",
+) -> np.ndarray:
+    """(N, in_dim) float32 per-point student inputs: [xyz (student frame), rgb?, normals?].
+
+    Raises:
+        InputError: the config asks for colours or normals the shape does not have.
+    """
+    cols = [np.asarray(xyz, np.float32)]
+    for flag, arr, what in ((config.use_rgb, rgb, "colours"), (config.use_normals, normals, "normals")):
+        if flag:
+            if arr is None:
+                raise InputError(
+                    f"{shape_name}: the student uses {what} (use_{'rgb' if what == 'colours' else 'normals'}"
+                    f"=True) but the shape has none; load a shape with {what} or use a student "
+                    "trained without them"
+                )
+            cols.append(np.asarray(arr, np.float32))
+    return np.concatenate(cols, axis=1)
+
+
+def subsample(n: int, m: int, rng: np.random.Generator) -> np.ndarray:
+    """(m,) int64 point indices: random without replacement when n >= m, else all points tiled
+    plus a random fill (METHODS §4.3 "tile+random")."""
+    if n >= m:
+        return np.sort(rng.choice(n, size=m, replace=False)).astype(np.int64)
+    reps = np.tile(np.arange(n), m // n)
+    return np.concatenate([reps, rng.choice(n, size=m - reps.size, replace=False)]).astype(np.int64)
+
+
+@torch.no_grad()
+def predict_shape(
+    student: Student,
+    xyz: np.ndarray,
+    rgb: np.ndarray | None = None,
+    normals: np.ndarray | None = None,
+    *,
+    device: str | torch.device = "cpu",
+    seed: int = 0,
+    shape_name: str = "shape",
+) -> tuple[np.ndarray, np.ndarray]:
+    """Label every point of a shape with a trained student.
+
+    Args:
+        xyz: (N, 3) float points in any frame (re-normalised to the student frame here).
+        rgb, normals: (N, 3) float32 or None, as the student's config needs.
+        seed: seeds the ``n_points`` sub-sample the student runs on.
+
+    Returns:
+        ``(labels (N,) int64, probs (N, C) float32)``: softmax probabilities of the sub-sample
+        carried to every point by its nearest sub-sampled neighbour (student frame).
+    """
+    cfg = student.config
+    xyz_s = student_frame(np.asarray(xyz, np.float32))
+    inputs = point_inputs(xyz_s, rgb, normals, cfg, shape_name=shape_name)
+    idx = subsample(len(xyz_s), cfg.n_points, np.random.default_rng(seed))
+    student.eval()
+    x = torch.from_numpy(xyz_s[idx]).to(device)[None]
+    f = torch.from_numpy(inputs[idx]).to(device)[None]
+    probs_sub = torch.softmax(student(x, f)[0], dim=-1).cpu().numpy().astype(np.float32)
+    _, nn_idx = cKDTree(xyz_s[idx]).query(xyz_s, k=1)
+    probs = probs_sub[nn_idx]
+    return probs.argmax(axis=1).astype(np.int64), probs

@@ -1,0 +1,267 @@
+"""Greedy L0 region merging: the default minimiser of the METHODS §1.4 energy.
+
+Starting from a partition (by default every point alone), two adjacent components A and B are
+merged when that lowers the energy of :mod:`partlift.superpoints.graph`:
+
+    ΔE(A, B) = |A||B| / (|A| + |B|) * ||mean_A - mean_B||**2  -  reg * W(A, B)  <  0
+
+(the rise of the within-component sum of squares minus the weight of the edges between A and B
+that stop being cut). Merging goes on until no adjacent pair has ΔE < 0. This is "L0 region
+merging / region fusion" of the same energy that L0 cut pursuit minimises (the bottom-up
+counterpart of the top-down cut pursuit); docs/superpoints.md compares the energies reached.
+
+The serial greedy (always merge the globally best pair, :func:`region_merging_reference`) is
+slow in Python. :func:`region_merging` runs it in parallel rounds over the reduced graph of
+components:
+
+* every component proposes its best partner (most negative ΔE, ties by edge order);
+* mutual proposals are disjoint pairs whose merges do not interact, so each lowers the energy
+  by exactly its ΔE -- a round merges all of them (the best pair overall is always one);
+* once a round merges fewer than ``LATE_FRACTION`` of the components (a large component that
+  many small neighbours propose to can take only one per round, and chains of proposals wait
+  for their ends), every "leaf" -- a proposer nobody proposes to -- also joins its partner,
+  which stays put that round. Each such group is merged only if the group as a whole lowers the
+  energy, so the energy never rises.
+
+Measured (docs/superpoints.md): within 0.1-2.3 % of the energy of pairs-only rounds on the real
+dev shapes, with 2-3x fewer rounds.
+"""
+
+from __future__ import annotations
+
+import heapq
+import logging
+
+import numpy as np
+
+from partlift.superpoints.graph import Edges, component_stats, relabel_by_first_point
+
+log = logging.getLogger(__name__)
+
+__all__ = ["LATE_FRACTION", "region_merging", "region_merging_reference"]
+
+# Let leaves join once a round merges fewer than this share of the components (module doc).
+LATE_FRACTION = 0.02
+
+
+def _reduce(a: np.ndarray, b: np.ndarray, w: np.ndarray, m: int) -> tuple[np.ndarray, ...]:
+    """Edges between components: drop internal ones, one row per unordered pair, weights summed."""
+    keep = a != b
+    lo = np.minimum(a[keep], b[keep])
+    hi = np.maximum(a[keep], b[keep])
+    uniq, inv = np.unique(lo * np.int64(m) + hi, return_inverse=True)
+    return uniq // m, uniq % m, np.bincount(inv, weights=w[keep], minlength=len(uniq))
+
+
+def _consecutive(labels: np.ndarray) -> tuple[np.ndarray, int]:
+    uniq, inv = np.unique(labels, return_inverse=True)
+    return inv.astype(np.int64), len(uniq)
+
+
+def region_merging(
+    features: np.ndarray,
+    edges: Edges,
+    reg: float,
+    *,
+    labels: np.ndarray | None = None,
+    max_rounds: int = 2000,
+) -> np.ndarray:
+    """Merge adjacent components while the L0 energy decreases (parallel greedy, module doc).
+
+    Args:
+        features: (N, D) float node features y.
+        edges: undirected weighted graph on the N points.
+        reg: regularisation strength (>= 0).
+        labels: (N,) int starting partition (any ids); None = every point alone.
+        max_rounds: cap on the rounds (a warning is logged if it is reached).
+
+    Returns:
+        (N,) int64 component ids, consecutive, numbered in order of each component's first
+        point. Components are unions of starting components, so they are connected in the graph
+        whenever the starting ones are.
+    """
+    y = np.asarray(features, dtype=np.float64)
+    n = len(y)
+    if labels is None:
+        comp, m = np.arange(n, dtype=np.int64), n
+    else:
+        comp, m = _consecutive(np.asarray(labels))
+    cnt, sums, sq = component_stats(y, comp, m)
+    a, b, w = _reduce(comp[edges.a], comp[edges.b], edges.w, m)
+    late = False
+    rounds = 0
+    while True:
+        mu = sums / cnt[:, None]
+        diff = mu[a] - mu[b]
+        delta = cnt[a] * cnt[b] / (cnt[a] + cnt[b]) * np.einsum("ij,ij->i", diff, diff) - reg * w
+        cand = np.flatnonzero(delta < 0)
+        if len(cand) == 0:
+            break
+        if rounds == max_rounds:
+            log.warning("region_merging: stopped at max_rounds=%d before convergence", max_rounds)
+            break
+        rounds += 1
+        group, partner, proposers, mutual = _mutual_best(delta, cand, a, b, m)
+        if late:
+            group = _add_leaves(group, partner, proposers, mutual, (cnt, sums, sq), (a, b, w), reg)
+        mp, m2 = _consecutive(group)
+        cnt = np.bincount(mp, weights=cnt, minlength=m2)
+        sums = np.stack([np.bincount(mp, weights=sums[:, j], minlength=m2) for j in range(y.shape[1])], 1)
+        sq = np.bincount(mp, weights=sq, minlength=m2)
+        comp = mp[comp]
+        a, b, w = _reduce(mp[a], mp[b], w, m2)
+        late = late or (m - m2) < LATE_FRACTION * m2
+        m = m2
+    log.debug("region_merging: %d components after %d rounds", m, rounds)
+    return relabel_by_first_point(comp)
+
+
+def _mutual_best(
+    delta: np.ndarray, cand: np.ndarray, a: np.ndarray, b: np.ndarray, m: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Best partners and the groups of mutual pairs.
+
+    A component's best partner is the one with the most negative ``delta`` among the candidate
+    edges ``cand`` (ties: the earlier edge).
+
+    Returns:
+        group: (M,) int64, mutual best partners share the smaller id, others keep their own.
+        partner: (M,) int64 best partner, -1 for components without a candidate edge.
+        proposers: (P,) int64 components with a best partner.
+        mutual: (M,) bool, True for members of mutual pairs.
+    """
+    best_val = np.full(m, np.inf)
+    np.minimum.at(best_val, a[cand], delta[cand])
+    np.minimum.at(best_val, b[cand], delta[cand])
+    best_edge = np.full(m, len(a), dtype=np.int64)
+    for end in (a, b):
+        hit = cand[delta[cand] == best_val[end[cand]]]
+        np.minimum.at(best_edge, end[hit], hit)
+    proposers = np.flatnonzero(best_edge < len(a))
+    e = best_edge[proposers]
+    partner = np.full(m, -1, dtype=np.int64)
+    partner[proposers] = np.where(a[e] == proposers, b[e], a[e])
+    mutual = np.zeros(m, dtype=bool)
+    mutual[proposers] = best_edge[partner[proposers]] == e
+    group = np.arange(m, dtype=np.int64)
+    pm = np.flatnonzero(mutual)
+    group[pm] = np.minimum(pm, partner[pm])
+    return group, partner, proposers, mutual
+
+
+def _add_leaves(
+    group: np.ndarray,
+    partner: np.ndarray,
+    proposers: np.ndarray,
+    mutual: np.ndarray,
+    stats: tuple[np.ndarray, np.ndarray, np.ndarray],
+    graph: tuple[np.ndarray, np.ndarray, np.ndarray],
+    reg: float,
+) -> np.ndarray:
+    """Let every leaf (a proposer nobody proposes to) join its partner's group, if E drops.
+
+    The partners of leaves stay put this round (they are proposed to, so they are not leaves,
+    and only mutual pairs move otherwise). Each resulting group is kept only if merging it as a
+    whole lowers the energy (exact ΔE of the group); otherwise its leaves wait.
+    """
+    cnt, sums, sq = stats
+    a, b, w = graph
+    m = len(group)
+    received = np.zeros(m, dtype=bool)
+    received[partner[proposers]] = True
+    lc = proposers[~received[proposers] & ~mutual[proposers]]
+    if len(lc) == 0:
+        return group
+    group = group.copy()
+    group[lc] = group[partner[lc]]
+    # ΔE of each group: SSE(union) - sum of the members' SSE - reg * weight of edges inside.
+    g_cnt = np.bincount(group, weights=cnt, minlength=m)
+    g_sums = np.stack([np.bincount(group, weights=sums[:, j], minlength=m) for j in range(sums.shape[1])], 1)
+    g_sq = np.bincount(group, weights=sq, minlength=m)
+    sse = sq - np.einsum("ij,ij->i", sums, sums) / cnt
+    nz = g_cnt > 0
+    g_sse = np.zeros(m)
+    g_sse[nz] = g_sq[nz] - np.einsum("ij,ij->i", g_sums[nz], g_sums[nz]) / g_cnt[nz]
+    inside = group[a] == group[b]
+    g_w = np.bincount(group[a[inside]], weights=w[inside], minlength=m)
+    g_delta = g_sse - np.bincount(group, weights=sse, minlength=m) - reg * g_w
+    undo = lc[g_delta[group[lc]] >= 0]
+    group[undo] = undo
+    return group
+
+
+def _serial_greedy(
+    cnt: np.ndarray, sums: np.ndarray, a: np.ndarray, b: np.ndarray, w: np.ndarray, reg: float
+) -> np.ndarray:
+    """Serial greedy merging on a weighted graph of components, with a heap.
+
+    Repeatedly merges the adjacent pair with the most negative ΔE (ties: smallest ids) until no
+    ΔE < 0 is left.
+
+    Args:
+        cnt: (M,) float sizes; sums: (M, D) float feature sums.
+        a, b, w: (E,) undirected edges between components (a != b, one row per pair) and their
+            summed weights.
+        reg: regularisation strength.
+
+    Returns:
+        (M,) int64: the root (smallest id) of the merged component of each input component.
+    """
+    m = len(cnt)
+    size = cnt.tolist()
+    total = list(np.asarray(sums, dtype=np.float64))
+    adj: list[dict[int, float]] = [{} for _ in range(m)]
+    for i, j, wij in zip(a.tolist(), b.tolist(), w.tolist(), strict=True):
+        adj[i][j] = adj[i].get(j, 0.0) + wij
+        adj[j][i] = adj[j].get(i, 0.0) + wij
+    version = [0] * m
+    parent = list(range(m))
+
+    def delta(i: int, j: int) -> float:
+        d = total[i] / size[i] - total[j] / size[j]
+        return size[i] * size[j] / (size[i] + size[j]) * float(d @ d) - reg * adj[i][j]
+
+    heap = [(delta(i, j), i, j, 0, 0) for i in range(m) for j in adj[i] if i < j]
+    heap = [entry for entry in heap if entry[0] < 0]
+    heapq.heapify(heap)
+    while heap:
+        _, i, j, vi, vj = heapq.heappop(heap)
+        if version[i] != vi or version[j] != vj or parent[i] != i or parent[j] != j:
+            continue  # stale: one of the two has changed since this entry was pushed
+        # Merge j into i (i < j, so the root stays the smallest id).
+        size[i] += size[j]
+        total[i] = total[i] + total[j]
+        parent[j] = i
+        del adj[i][j]
+        for k, wjk in adj[j].items():
+            if k != i:
+                adj[i][k] = adj[i].get(k, 0.0) + wjk
+                adj[k][i] = adj[k].get(i, 0.0) + wjk
+                del adj[k][j]
+        adj[j] = {}
+        version[i] += 1
+        for k in adj[i]:
+            lo, hi = (i, k) if i < k else (k, i)
+            dk = delta(lo, hi)
+            if dk < 0:
+                heapq.heappush(heap, (dk, lo, hi, version[lo], version[hi]))
+    root = np.asarray(parent, dtype=np.int64)
+    while True:
+        nxt = root[root]
+        if np.array_equal(nxt, root):
+            return root
+        root = nxt
+
+
+def region_merging_reference(features: np.ndarray, edges: Edges, reg: float) -> np.ndarray:
+    """Serial greedy L0 region merging from single points: the slow, obviously correct reference.
+
+    Repeatedly merges the adjacent pair with the most negative ΔE (ties: smallest ids) until no
+    ΔE < 0 is left. Pure Python; for small clouds (tests).
+
+    Returns:
+        (N,) int64 component ids, consecutive, in order of each component's first point.
+    """
+    y = np.asarray(features, dtype=np.float64)
+    root = _serial_greedy(np.ones(len(y)), y, edges.a, edges.b, edges.w, reg)
+    return relabel_by_first_point(root)

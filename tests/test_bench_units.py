@@ -1,0 +1,132 @@
+"""Benchmark building blocks: settings, sources, records, the preparation interface, speed stages."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from partlift.bench import preparers
+from partlift.bench.datasets import SyntheticSet, eval_index, shared_shapes
+from partlift.bench.preparers import MethodSkipped, PrepareRequest
+from partlift.bench.settings import BenchSettings, parse_source_spec
+from partlift.bench.store import read_record, write_record
+from partlift.errors import InputError
+
+
+def test_source_specs() -> None:
+    assert parse_source_spec("synthetic:8", "--shots") == ("synthetic", 8)
+    assert parse_source_spec("root:2", "--shots") == ("root", 2)
+    assert parse_source_spec("data/few", "--shots") == ("dir", "data/few")
+    assert parse_source_spec(None, "--shots") is None
+    for bad in ("synthetic:", "root:x", "synthetic:0", " "):
+        with pytest.raises(InputError):
+            parse_source_spec(bad, "--shots")
+
+
+def test_settings_round_trip_and_fingerprints(tmp_path: Path) -> None:
+    s = BenchSettings(dataset="synthetic", out=str(tmp_path), categories=("Chair",), count=2,
+                      options={"partstad": {"epochs": 5}})
+    assert BenchSettings.from_dict(s.to_dict()) == s
+    assert s.fingerprint() == s.replace(out="elsewhere", device="cuda", methods=("partstad",)).fingerprint()
+    assert s.fingerprint() != s.replace(seed=1).fingerprint()
+    assert s.method_fingerprint("partstad") != s.replace(options={"partstad": {"epochs": 6}}).method_fingerprint("partstad")
+    assert s.method_fingerprint("partslip") == s.replace(options={}).method_fingerprint("partslip")
+    with pytest.raises(InputError):
+        BenchSettings(dataset="partnete", out="o")
+    with pytest.raises(InputError):
+        BenchSettings(dataset="synthetic", out="o", categories=("Chair",), preset="huge")
+
+
+def test_synthetic_splits_are_disjoint() -> None:
+    test = SyntheticSet(["Chair"], 5, split="test")
+    shots = SyntheticSet(["Chair"], 5, split="shots")
+    assert len(set(test.ids("Chair"))) == 5
+    assert shared_shapes(test, shots, "Chair") == []
+    assert shared_shapes(test, SyntheticSet(["Chair"], 2, split="test"), "Chair") == list(sorted(test.ids("Chair")[:2]))
+
+
+def test_shapenetpart_eval_subsample_is_seeded() -> None:
+    a = eval_index("Chair/x", 3000, "shapenetpart")
+    assert a.shape == (2048,) and np.array_equal(a, eval_index("Chair/x", 3000, "shapenetpart"))
+    assert not np.array_equal(a, eval_index("Chair/y", 3000, "shapenetpart"))
+    assert eval_index("Chair/x", 2000, "shapenetpart") is None
+    assert eval_index("Chair/x", 3000, "partnete") is None
+
+
+def test_records_are_fingerprinted(tmp_path: Path) -> None:
+    rec = {"shape": "Chair/1", "method": "partslip", "fingerprint": "abc", "status": "ok"}
+    arrays = {"pred_semantic": np.arange(4, dtype=np.int32)}
+    write_record(tmp_path, rec, arrays)
+    assert read_record(tmp_path, "partslip", "Chair/1", "abc")["status"] == "ok"
+    assert read_record(tmp_path, "partslip", "Chair/1", "other") is None
+    assert read_record(tmp_path, "partslip", "Chair/2") is None
+    (tmp_path / "shapes" / "partslip" / "Chair" / "1.npz").unlink()
+    assert read_record(tmp_path, "partslip", "Chair/1", "abc") is None  # arrays missing: not committed
+    assert not list(tmp_path.rglob("*.tmp"))
+
+
+# ------------------------------------------------------------------ the preparation interface
+
+CALLS: list[str] = []
+
+
+def fake_prepare(req: PrepareRequest) -> dict:
+    """A preparer: writes a 'weights' file from the few-shot shapes of the category."""
+    CALLS.append(req.category)
+    ids = req.shots.ids(req.category)
+    if req.category == "Bottle":
+        raise MethodSkipped("no bottles today")
+    path = req.workdir / "w.json"
+    path.write_text(json.dumps(list(ids)))
+    return {"weights": str(path)}
+
+
+def test_preparer_interface(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from partlift import pipeline
+    from partlift.bench.runner import plan_run
+
+    monkeypatch.setitem(pipeline.METHODS, "fake-fit", "partlift.lifting.method:run_partslip")
+    monkeypatch.setitem(preparers.PREPARERS, "fake-fit", f"{__name__}:fake_prepare")
+    monkeypatch.setitem(preparers.NEEDS, "fake-fit", "shots")
+    CALLS.clear()
+    s = BenchSettings(dataset="synthetic", out=str(tmp_path), categories=("Chair", "Bottle", "Lamp"), count=1,
+                      methods=("fake-fit",), shots="synthetic:2", preset="tiny", points=500)
+    plan = plan_run(s, segmenter=object())
+    job = plan.job("fake-fit", "Chair")
+    assert job is not None and Path(job.options["weights"]).is_file()
+    assert json.loads(Path(job.options["weights"]).read_text()) == list(SyntheticSet(["Chair"], 2, split="shots", points=500).ids("Chair"))
+    assert plan.skipped["fake-fit"]["Bottle"] == "no bottles today"
+    assert plan.job("fake-fit", "Lamp") is not None
+    assert sorted(CALLS) == ["Bottle", "Chair", "Lamp"]
+    # a second plan reuses the finished preparations (and remembered skips)
+    CALLS.clear()
+    again = plan_run(s, segmenter=object())
+    assert CALLS == [] and again.job("fake-fit", "Chair").fingerprint == job.fingerprint
+    assert again.skipped["fake-fit"]["Bottle"] == "no bottles today"
+    # a category the generator cannot make has no synthetic shots: skipped with the reason
+    s2 = BenchSettings(dataset="synthetic", out=str(tmp_path / "b"), categories=("Chair",), count=1,
+                       methods=("fake-fit",), shots=None, preset="tiny", points=500)
+    assert "no few-shot source" in plan_run(s2, segmenter=object()).skipped["fake-fit"]["Chair"]
+
+
+def test_speed_stages_registered() -> None:
+    from partlift.cli.speed import machine, resolve
+    from partlift.speed import list_stages
+
+    stages = list_stages()
+    for name in ("render", "vote", "pipeline", "pipeline-rss", "synth"):
+        assert name in stages
+    assert resolve("cpu") == "cpu" and resolve("auto") in ("cpu", "cuda")
+    assert machine("cpu")["cpu_count"] >= 1
+
+
+def test_speed_pipeline_small() -> None:
+    from partlift.bench.speed import speed_pipeline
+
+    r = speed_pipeline(3000, "cpu")
+    assert r["stage"] == "pipeline" and r["points"] == 3000
+    assert set(r["stages"]) >= {"render", "superpoints", "vote"}
+    assert r["seconds"] > 0 and r["teacher_seconds"] >= 0

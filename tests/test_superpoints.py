@@ -1,0 +1,378 @@
+"""Superpoints (METHODS §1.4): energy, minimisers, small-component merging, purity, boundaries."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+
+from partlift.errors import InputError
+from partlift.superpoints import (
+    SuperpointConfig,
+    compute_superpoints,
+    compute_superpoints_info,
+    l0_energy,
+    list_minimisers,
+    majority_labels,
+    purity,
+    superpoint_miou_bound,
+    superpoint_upper_bound,
+    superpoints_for_shape,
+)
+from partlift.superpoints.cutpursuit import cut_pursuit, min_cut
+from partlift.superpoints.fusion import region_merging, region_merging_reference
+from partlift.superpoints.graph import Edges, edge_weights, knn, node_features, undirected
+from partlift.superpoints.merge import merge_small_components
+from partlift.types import Shape
+
+METHODS = ("merge", "cutpursuit")
+
+
+def _grid(nx: int, ny: int, spacing: float = 0.02) -> np.ndarray:
+    gx, gy = np.meshgrid(np.arange(nx) * spacing, np.arange(ny) * spacing, indexing="ij")
+    return np.stack([gx.ravel(), gy.ravel()], axis=1)
+
+
+def _two_planes() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """An L: plane z=0 (red, normal +z) and plane x=0 (blue, normal +x), meeting along y."""
+    g = _grid(20, 20)
+    floor = np.column_stack([g[:, 0] + 0.02, g[:, 1], np.zeros(len(g))])
+    wall = np.column_stack([np.zeros(len(g)), g[:, 1], g[:, 0] + 0.02])
+    xyz = np.vstack([floor, wall]).astype(np.float32)
+    normals = np.vstack([np.tile([0, 0, 1.0], (len(g), 1)), np.tile([1.0, 0, 0], (len(g), 1))])
+    rgb = np.vstack([np.tile([1.0, 0, 0], (len(g), 1)), np.tile([0, 0, 1.0], (len(g), 1))])
+    label = np.repeat([0, 1], len(g))
+    return xyz, normals.astype(np.float32), rgb.astype(np.float32), label
+
+
+def _noisy_cloud(n: int = 600, seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Points on a bumpy sphere with noisy normals and a few colour patches."""
+    rng = np.random.default_rng(seed)
+    d = rng.normal(size=(n, 3))
+    d /= np.linalg.norm(d, axis=1, keepdims=True)
+    xyz = d * (0.8 + 0.2 * np.sin(3 * d[:, :1]))
+    normals = d + 0.15 * rng.normal(size=(n, 3))
+    normals /= np.linalg.norm(normals, axis=1, keepdims=True)
+    rgb = np.where(d[:, :1] > 0.3, [[0.9, 0.2, 0.1]], [[0.2, 0.3, 0.8]]) + 0.05 * rng.random((n, 3))
+    return xyz.astype(np.float32), normals.astype(np.float32), np.clip(rgb, 0, 1).astype(np.float32)
+
+
+def _graph(xyz: np.ndarray, normals: np.ndarray, rgb: np.ndarray | None, k: int = 10) -> tuple[np.ndarray, Edges]:
+    y = node_features(normals, rgb, 0.3)
+    src, dst, dist = knn(xyz.astype(np.float64), k)
+    return y, undirected(src, dst, edge_weights(y, src, dst, dist, 1.0), len(xyz))
+
+
+# ------------------------------------------------------------------------------------------
+# graph and energy
+
+
+def test_knn_excludes_self_even_with_duplicate_points() -> None:
+    xyz = np.array([[0, 0, 0], [0, 0, 0], [1, 0, 0], [2, 0, 0], [3, 0, 0]], dtype=np.float64)
+    src, dst, dist = knn(xyz, 2)
+    assert len(src) == 10
+    assert not np.any(src == dst)
+    assert set(dst[src == 0].tolist()) == {1, 2}
+    assert dist[(src == 0) & (dst == 1)][0] == 0.0
+
+
+def test_edge_weights_match_the_formula_by_hand() -> None:
+    y = np.array([[0.0, 0.0], [3.0, 4.0], [0.0, 1.0]])
+    src, dst = np.array([0, 0]), np.array([1, 2])
+    dist = np.array([1.0, 3.0])  # mean 2
+    # f = [5, 1], mean 3 -> w = 1/(1 + d/2 + f/3)^2
+    expected = [1 / (1 + 0.5 + 5 / 3) ** 2, 1 / (1 + 1.5 + 1 / 3) ** 2]
+    np.testing.assert_allclose(edge_weights(y, src, dst, dist, 1.0), expected)
+
+
+def test_undirected_sums_both_directions() -> None:
+    e = undirected(np.array([0, 1, 1, 2]), np.array([1, 0, 2, 1]), np.array([1.0, 2.0, 3.0, 4.0]), 3)
+    assert e.a.tolist() == [0, 1] and e.b.tolist() == [1, 2]
+    np.testing.assert_allclose(e.w, [3.0, 7.0])
+
+
+def test_energy_by_hand() -> None:
+    y = np.array([[0.0], [2.0], [10.0]])
+    edges = Edges(np.array([0, 1]), np.array([1, 2]), np.array([1.0, 4.0]))
+    # {0,1} mean 1 -> SSE 2; {2} -> 0; cut edge (1,2) weight 4 -> 0.5 * 4
+    assert l0_energy(y, np.array([0, 0, 1]), edges, 0.5) == pytest.approx(2.0 + 2.0)
+    assert l0_energy(y, np.array([0, 1, 2]), edges, 0.5) == pytest.approx(0.5 * 5)
+
+
+# ------------------------------------------------------------------------------------------
+# minimisers
+
+
+def _set_partitions(n: int):
+    """Every partition of n items as a restricted growth string (label i <= 1 + max before it)."""
+    def grow(prefix: list[int], top: int):
+        if len(prefix) == n:
+            yield np.array(prefix)
+            return
+        for v in range(top + 2):
+            yield from grow(prefix + [v], max(top, v))
+
+    yield from grow([0], 0)
+
+
+def _brute_force_minimum(y: np.ndarray, edges: Edges, reg: float) -> float:
+    """Global minimum of the energy over all partitions of a tiny cloud."""
+    return min(l0_energy(y, lab, edges, reg) for lab in _set_partitions(len(y)))
+
+
+def test_minimisers_reach_the_global_optimum_on_a_tiny_chain() -> None:
+    # A chain of 6 points whose features step from 0 to 1 in the middle, with a bump.
+    y = np.array([[0.0], [0.05], [0.0], [1.0], [1.1], [1.0]])
+    edges = Edges(np.arange(5), np.arange(1, 6), np.ones(5))
+    optimum = _brute_force_minimum(y, edges, 0.1)
+    for fn in (region_merging, cut_pursuit, region_merging_reference):
+        lab = fn(y, edges, 0.1)
+        assert l0_energy(y, lab, edges, 0.1) == pytest.approx(optimum)
+        assert lab.tolist() == [0, 0, 0, 1, 1, 1]
+
+
+def _cut_cost(side: np.ndarray, a: np.ndarray, b: np.ndarray, pair: np.ndarray, diff: np.ndarray) -> float:
+    """Cost of a labelling when label A costs ``diff`` more than B, plus the cut pairs."""
+    return float(diff[side].sum() + pair[side[a] != side[b]].sum())
+
+
+def test_min_cut_equals_brute_force() -> None:
+    rng = np.random.default_rng(3)
+    n = 7
+    for _ in range(5):
+        a, b = np.triu_indices(n, 1)
+        pick = rng.random(len(a)) < 0.5
+        a, b = a[pick], b[pick]
+        pair = rng.uniform(0.1, 1.0, len(a))
+        diff = rng.uniform(-2, 2, n)
+        side = min_cut(n, a, b, pair, diff)
+        best = min(
+            _cut_cost(np.array(lab, bool), a, b, pair, diff) for lab in itertools.product([0, 1], repeat=n)
+        )
+        assert _cut_cost(side, a, b, pair, diff) == pytest.approx(best, abs=1e-6)
+
+
+@pytest.mark.parametrize("fn", [region_merging, cut_pursuit])
+def test_energy_below_trivial_partitions(fn) -> None:
+    xyz, normals, rgb = _noisy_cloud()
+    y, edges = _graph(xyz, normals, rgb)
+    lab = fn(y, edges, 0.05)
+    e = l0_energy(y, lab, edges, 0.05)
+    assert e < l0_energy(y, np.zeros(len(y), np.int64), edges, 0.05)
+    assert e < l0_energy(y, np.arange(len(y)), edges, 0.05)
+
+
+def test_fast_merging_close_to_serial_reference() -> None:
+    xyz, normals, rgb = _noisy_cloud(800, seed=1)
+    y, edges = _graph(xyz, normals, rgb)
+    fast = l0_energy(y, region_merging(y, edges, 0.05), edges, 0.05)
+    ref = l0_energy(y, region_merging_reference(y, edges, 0.05), edges, 0.05)
+    cp = l0_energy(y, cut_pursuit(y, edges, 0.05), edges, 0.05)
+    # Different greedy orders reach slightly different local minima; measured gap < 2 %.
+    assert fast <= 1.05 * ref
+    assert cp <= 1.10 * ref
+
+
+def test_components_are_connected_in_the_graph() -> None:
+    import scipy.sparse as sp
+    from scipy.sparse.csgraph import connected_components
+
+    xyz, normals, rgb = _noisy_cloud()
+    y, edges = _graph(xyz, normals, rgb)
+    for fn in (region_merging, cut_pursuit):
+        lab = fn(y, edges, 0.05)
+        inside = lab[edges.a] == lab[edges.b]
+        g = sp.coo_matrix((np.ones(inside.sum()), (edges.a[inside], edges.b[inside])), shape=(len(y),) * 2)
+        assert connected_components(g, directed=False)[0] == lab.max() + 1
+
+
+# ------------------------------------------------------------------------------------------
+# compute_superpoints
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_two_planes_split_cleanly(method: str) -> None:
+    xyz, normals, rgb, label = _two_planes()
+    ids = compute_superpoints(xyz, normals=normals, rgb=rgb, config=SuperpointConfig(method=method))
+    assert ids.max() + 1 == 2
+    assert purity(ids, label) == 1.0
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_constant_features_give_one_superpoint(method: str) -> None:
+    g = _grid(30, 30)
+    xyz = np.column_stack([g, np.zeros(len(g))]).astype(np.float32)
+    normals = np.tile(np.float32([0, 0, 1]), (len(g), 1))
+    rgb = np.full((len(g), 3), 0.5, np.float32)
+    ids = compute_superpoints(xyz, normals=normals, rgb=rgb, config=SuperpointConfig(method=method))
+    assert np.all(ids == 0)
+
+
+@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("rule", ["nearest", "energy"])
+def test_ids_consecutive_first_point_order_and_no_small_superpoints(method: str, rule: str) -> None:
+    xyz, normals, rgb = _noisy_cloud()
+    cfg = SuperpointConfig(method=method, small_merge=rule)
+    ids = compute_superpoints(xyz, normals=normals, rgb=rgb, config=cfg)
+    assert ids.dtype == np.int64 and ids.shape == (len(xyz),)
+    m = ids.max() + 1
+    assert set(np.unique(ids).tolist()) == set(range(m))
+    first = np.unique(ids, return_index=True)[1]
+    assert np.all(np.diff(first) > 0)  # numbered in order of first point
+    assert np.bincount(ids).min() > cfg.min_size
+
+
+def test_deterministic() -> None:
+    xyz, normals, rgb = _noisy_cloud(700, seed=5)
+    for method in METHODS:
+        cfg = SuperpointConfig(method=method, seed=0)
+        a = compute_superpoints(xyz, rgb=rgb, config=cfg)
+        b = compute_superpoints(xyz.copy(), rgb=rgb.copy(), config=cfg)
+        np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_larger_reg_gives_fewer_superpoints(method: str) -> None:
+    xyz, normals, rgb = _noisy_cloud(1500, seed=2)
+    infos = [
+        compute_superpoints_info(xyz, normals=normals, rgb=rgb, config=SuperpointConfig(reg=r, method=method))
+        for r in (0.01, 0.05, 0.2, 1.0)
+    ]
+    components = [i.n_components for i in infos]
+    assert components == sorted(components, reverse=True) and components[0] > components[-1]
+    # After small-component merging the count is monotone once most points sit in components
+    # above min_size (at reg 0.01 nearly all are fragments; docs/superpoints.md).
+    final = [i.n_superpoints for i in infos[1:]]
+    assert final == sorted(final, reverse=True) and final[0] > final[-1]
+
+
+def test_small_merge_rules_by_hand() -> None:
+    # 0-9 large component A (x<1), 10-11 a 2-point fragment next to A but with B's features,
+    # 12-23 large component B (x>=2).
+    xyz = np.zeros((24, 3))
+    xyz[:10, 0] = np.linspace(0, 0.9, 10)
+    xyz[10:12, 0] = [1.0, 1.1]
+    xyz[12:, 0] = np.linspace(2.0, 3.1, 12)
+    lab = np.repeat([0, 1, 2], [10, 2, 12])
+    y = np.repeat([[0.0], [5.0], [5.0]], [10, 2, 12], axis=0)
+    edges = Edges(np.array([9, 11]), np.array([10, 12]), np.array([1.0, 0.1]))
+    nearest = merge_small_components(lab, xyz, min_size=3, rule="nearest")
+    assert nearest.tolist() == [0] * 12 + [1] * 12  # joins A: nearest to its first point
+    energy = merge_small_components(lab, xyz, min_size=3, rule="energy", features=y, edges=edges, reg=0.05)
+    assert energy.tolist() == [0] * 10 + [1] * 14  # joins B: same features
+    assert merge_small_components(lab, xyz, min_size=0).tolist() == lab.tolist()
+
+
+def test_whole_cloud_smaller_than_min_size_and_fewer_points_than_k() -> None:
+    xyz = np.array([[0, 0, 0], [1, 0, 0], [0, 1, 0], [0, 0, 1], [1, 1, 1]], dtype=np.float32)
+    ids = compute_superpoints(xyz, config=SuperpointConfig())  # k=10 > N-1, min_size 10 > N
+    assert ids.shape == (5,) and ids.min() == 0
+    assert set(np.unique(ids).tolist()) == set(range(ids.max() + 1))
+    assert compute_superpoints(xyz[:1]).tolist() == [0]
+
+
+def test_superpoints_for_shape_uses_shape_normals_and_colours() -> None:
+    xyz, normals, rgb, label = _two_planes()
+    shape = Shape(xyz=xyz, rgb=rgb, normals=normals, semantic=label, part_names=("floor", "wall"))
+    np.testing.assert_array_equal(
+        superpoints_for_shape(shape), compute_superpoints(xyz, normals=normals, rgb=rgb)
+    )
+    estimated = superpoints_for_shape(shape.replace(normals=None, rgb=None))
+    assert purity(estimated, label) > 0.9
+
+
+def test_info_reports_energy_and_steps() -> None:
+    xyz, normals, rgb = _noisy_cloud()
+    info = compute_superpoints_info(xyz, normals=normals, rgb=rgb)
+    assert set(info.seconds) == {"normals", "graph", "minimise", "merge_small"}
+    assert info.n_components >= info.n_superpoints
+    y, edges = _graph(xyz, normals, rgb)
+    assert info.energy == pytest.approx(l0_energy(y, info.components, edges, 0.05))
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"xyz": np.array([[0.0, np.nan, 0.0]] * 20)}, "NaN"),
+        ({"xyz": np.zeros((20, 2))}, r"\(N, 3\)"),
+        ({"xyz": [[0.0, 0.0, 0.0]]}, "numpy array"),
+        ({"xyz": np.zeros((0, 3))}, "empty"),
+        ({"rgb": np.ones((19, 3))}, "one row per point"),
+        ({"rgb": np.full((20, 3), 255.0)}, "255"),
+        ({"normals": np.full((20, 3), np.inf)}, "infinite"),
+    ],
+)
+def test_bad_input_raises(kwargs: dict, match: str) -> None:
+    args = {"xyz": np.random.default_rng(0).random((20, 3))}
+    args.update(kwargs)
+    xyz = args.pop("xyz")
+    with pytest.raises(InputError, match=match):
+        compute_superpoints(xyz, **args)
+
+
+def test_config_validation_and_round_trip() -> None:
+    for bad in ({"reg": -1.0}, {"k": 0}, {"method": "nope"}, {"small_merge": "x"}, {"min_size": -1}):
+        with pytest.raises(InputError):
+            SuperpointConfig(**bad)
+    cfg = SuperpointConfig(reg=0.1, method="cutpursuit")
+    assert SuperpointConfig.from_dict(cfg.to_dict()) == cfg
+    assert list_minimisers() == ["cutpursuit", "merge"]
+    with pytest.raises(InputError, match="config"):
+        compute_superpoints(np.zeros((5, 3)), config={"reg": 0.1})  # type: ignore[arg-type]
+
+
+# ------------------------------------------------------------------------------------------
+# purity
+
+
+def test_purity_and_majority_by_hand() -> None:
+    sp_ = np.array([0, 0, 0, 1, 1, 2, 3, 3])
+    lab = np.array([5, 5, -1, 3, 3, 3, 1, 2])
+    # sp0: 5 (2 of 3); sp1: 3 (2/2); sp2: 3 (1/1); sp3: tie 1 vs 2 -> 1 (1/2)
+    assert majority_labels(sp_, lab).tolist() == [5, 3, 3, 1]
+    assert purity(sp_, lab) == pytest.approx(6 / 8)
+    assert superpoint_upper_bound(sp_, lab).tolist() == [5, 5, 5, 3, 3, 3, 1, 1]
+    # ids need not be consecutive: a missing id gets -1
+    assert majority_labels(np.array([0, 2]), np.array([4, 4])).tolist() == [4, -1, 4]
+
+
+def test_miou_bound_by_hand() -> None:
+    sp_ = np.array([0, 0, 0, 1, 1, 1])
+    sem = np.array([0, 0, 1, 1, 1, -1])
+    # bound = [0,0,0,1,1,1]: IoU(part 0) = 2/3, IoU(part 1) = 2/4
+    assert superpoint_miou_bound(sp_, sem, 2) == pytest.approx((2 / 3 + 2 / 4) / 2)
+
+
+def test_purity_bad_input() -> None:
+    with pytest.raises(InputError, match="labels"):
+        purity(np.zeros(3, np.int64), np.zeros(4, np.int64))
+    with pytest.raises(InputError):
+        purity(np.zeros(3), np.zeros(3, np.int64))  # float ids
+    with pytest.raises(InputError):
+        purity(np.zeros(0, np.int64), np.zeros(0, np.int64))
+
+
+# ------------------------------------------------------------------------------------------
+# real and generated shapes, speed stage
+
+
+def test_real_dev_shape_purity(real_dev_root) -> None:
+    from partlift.geometry import normalize
+    from partlift.io import load_shape
+
+    shape = normalize(load_shape(real_dev_root / "Switch" / "2812"))
+    ids = superpoints_for_shape(shape.replace(normals=None))
+    # Measured 0.9975 (docs/superpoints.md); the DESIGN target is >= 0.97.
+    assert purity(ids, shape.semantic) >= 0.97
+    assert 100 < ids.max() + 1 < 5000
+
+
+def test_speed_stage_small() -> None:
+    from partlift.speed import get_stage
+
+    out = get_stage("superpoints")(3000, "cpu")
+    assert out["stage"] == "superpoints" and out["points"] == 3000
+    assert 0.0 < out["purity"] <= 1.0 and 0.0 < out["instance_purity"] <= 1.0
+    assert out["n_superpoints"] >= 1 and out["seconds"] > 0
+    assert "real_dev" not in out

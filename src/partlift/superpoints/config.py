@@ -42,7 +42,7 @@ class SuperpointConfig:
             §1.4 step 6 exactly (the large component holding the nearest neighbour of the small
             component's first point); ``"energy"`` (default, a documented deviation): the
             adjacent component whose merge raises the energy least, repeated until none is
-            small (the ``min_comp_weight`` rule of Landrieu's later cut-pursuit code).
+            small (cf. ``min_comp_weight`` of Raguet & Landrieu's parallel cut pursuit).
         max_rounds: cap on the parallel merge rounds of ``"merge"`` (and of the backward step of
             ``"cutpursuit"``); a safety net, not normally reached.
         max_iterations: cap on the split/merge iterations of ``"cutpursuit"``.

@@ -39,6 +39,8 @@ log = logging.getLogger(__name__)
 METHODS: dict[str, str] = {
     "partslip": "partlift.lifting.method:run_partslip",
     "partstad": "partlift.stad.method:run_partstad",
+    "partdistill": "partlift.distill.method:run_partdistill",
+    "partdistill-tta": "partlift.distill.method:run_partdistill_tta",
 }
 
 

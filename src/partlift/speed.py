@@ -28,6 +28,8 @@ _STAGES: dict[str, str] = {
     "synth": "partlift.data.synthetic.speed:speed_synth",
     "pipeline": "partlift.bench.speed:speed_pipeline",
     "pipeline-rss": "partlift.bench.speed:speed_pipeline_rss",
+    "distill-tta": "partlift.distill.speed:speed_distill_tta",
+    "distill-pre": "partlift.distill.speed:speed_distill_pre",
 }
 
 

@@ -28,6 +28,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "partlift.cli.render",
     "partlift.cli.synth",
     "partlift.cli.bench",
+    "partlift.cli.distill",
 )
 
 EXIT_USAGE = 2

@@ -21,7 +21,13 @@ from typing import Any
 from partlift.config import to_dict
 from partlift.errors import InputError
 from partlift.stad.config import StadConfig
-from partlift.stad.fit import MIN_TRAIN_SHAPES, FitResult, check_splits, fit_category, prepare_shapes
+from partlift.stad.fit import (
+    MIN_TRAIN_SHAPES,
+    FitResult,
+    check_splits,
+    fit_category,
+    prepare_shapes,
+)
 from partlift.types import Shape
 
 __all__ = ["SYNTHETIC_PREFIX", "DEFAULT_POINTS", "shape_source", "source_names", "fit_weights"]

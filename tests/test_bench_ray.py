@@ -31,6 +31,7 @@ def _results(out: Path) -> dict:
     return res
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(importlib.util.find_spec("ray") is None, reason="ray is not installed (pip install 'partlift[ray]')")
 def test_ray_local_equals_serial(tmp_path: Path) -> None:
     import numpy as np

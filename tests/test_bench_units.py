@@ -130,3 +130,40 @@ def test_speed_pipeline_small() -> None:
     assert r["stage"] == "pipeline" and r["points"] == 3000
     assert set(r["stages"]) >= {"render", "superpoints", "vote"}
     assert r["seconds"] > 0 and r["teacher_seconds"] >= 0
+
+
+def test_official_layout_few_shot_split(tmp_path: Path) -> None:
+    from partlift.bench.datasets import build_test_set, shots_for
+    from partlift.io import save_labels, write_ply
+
+    rng = np.random.default_rng(0)
+    for split, ids in (("test", ("1", "2")), ("few_shot", ("7", "8"))):
+        for sid in ids:
+            d = tmp_path / "data" / split / "Bottle" / sid
+            d.mkdir(parents=True)
+            write_ply(d / "pc.ply", rng.normal(size=(50, 3)).astype(np.float32), rng.uniform(size=(50, 3)).astype(np.float32))
+            save_labels(d / "label.npy", np.zeros(50, np.int32), np.zeros(50, np.int32))
+    s = BenchSettings(dataset="partnete", out=str(tmp_path / "o"), root=str(tmp_path), shots=str(tmp_path))
+    test, root_shots, reasons = build_test_set(s)
+    assert test.ids("Bottle") == ("Bottle/1", "Bottle/2") and root_shots is None
+    shots = shots_for("Bottle", s, root_shots, reasons)
+    assert shots.ids("Bottle") == ("Bottle/7", "Bottle/8")
+    assert shared_shapes(shots, test, "Bottle") == []
+    assert "no few-shot shapes of Chair" in shots_for("Chair", s, root_shots, reasons)
+    k = s.replace(shots="root:1")
+    test, root_shots, reasons = build_test_set(k)
+    assert test.ids("Bottle") == ("Bottle/2",) and root_shots.ids("Bottle") == ("Bottle/1",)
+
+
+def test_method_aliases_are_ablation_rows() -> None:
+    from partlift.bench.runner import check_methods
+    from partlift.bench.settings import base_method
+
+    s = BenchSettings(dataset="synthetic", out="o", categories=("Chair",),
+                      options={"partstad": {"epochs": 7, "masks": True}, "partstad-box": {"lr": 0.1}})
+    assert base_method("partstad-box") == "partstad" and base_method("partslip") == "partslip"
+    assert s.method_options("partstad-box") == {"epochs": 7, "masks": False, "lr": 0.1}
+    assert s.method_options("partstad") == {"epochs": 7, "masks": True}
+    check_methods(("partslip", "partstad-box", "partdistill-tta-forward"))
+    with pytest.raises(InputError):
+        check_methods(("partslap",))

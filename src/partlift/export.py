@@ -23,8 +23,8 @@ import numpy as np
 
 from partlift import io as pio
 from partlift.errors import InputError
-from partlift.types import PartLabels
 from partlift.palette import label_colors, part_palette
+from partlift.types import PartLabels
 
 
 def _atomic_save_npy(path: Path, arr: np.ndarray) -> None:

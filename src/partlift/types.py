@@ -49,7 +49,7 @@ def _check_array(
             f"{owner}.{name}: expected a numpy array of shape {_fmt_shape(shape)}, "
             f"got {type(arr).__name__}"
         )
-    if arr.ndim != len(shape) or any(s is not None and s != a for s, a in zip(shape, arr.shape)):
+    if arr.ndim != len(shape) or any(s is not None and s != a for s, a in zip(shape, arr.shape, strict=True)):
         raise InputError(
             f"{owner}.{name}: expected shape {_fmt_shape(shape)}, got {tuple(arr.shape)}"
         )
@@ -456,7 +456,7 @@ class PartLabels:
     def counts(self) -> dict[str, int]:
         """Number of points per part name (parts with no point included, as 0)."""
         bins = np.bincount(self.semantic[self.semantic >= 0], minlength=len(self.part_names))
-        return {name: int(c) for name, c in zip(self.part_names, bins)}
+        return {name: int(c) for name, c in zip(self.part_names, bins, strict=True)}
 
     def save(self, out_dir: Any, *, name: str = "labels") -> dict[str, str]:
         """Write every output a user expects into ``out_dir`` (see :func:`partlift.export.save_labels`).

@@ -25,18 +25,20 @@ from partlift.bench.datasets import eval_index
 from partlift.bench.settings import BenchSettings
 from partlift.types import Shape
 
-__all__ = ["MethodJob", "ShapeResult", "make_segmenter", "evaluate_shape", "empty_teacher_options"]
+__all__ = ["MethodJob", "ShapeResult", "make_segmenter", "evaluate_shape", "teacher_options_for"]
 
 logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
 class MethodJob:
-    """A method to run on a shape: its name, its ``method_options`` and its record fingerprint."""
+    """A method to run on a shape: its (report) name, its ``method_options``, its record
+    fingerprint and the registered method it runs as (an alias's base; "" = ``method``)."""
 
     method: str
     options: dict[str, Any] = field(default_factory=dict)
     fingerprint: str = ""
+    run_as: str = ""
 
 
 @dataclass(frozen=True, eq=False)
@@ -47,7 +49,7 @@ class ShapeResult:
     arrays: dict[str, np.ndarray] | None
 
 
-def empty_teacher_options(settings: BenchSettings) -> dict[str, Any]:
+def teacher_options_for(settings: BenchSettings) -> dict[str, Any]:
     """Builder options of the run's teacher: the simulated teacher gets the run's seed when != 0."""
     if settings.teacher.strip().lower().startswith("simulated") and settings.seed != 0:
         return {"seed": settings.seed}
@@ -64,7 +66,7 @@ def make_segmenter(settings: BenchSettings, device: str | None = None) -> Any:
         preset=settings.preset,
         device=device or settings.device,
         seed=settings.seed,
-        teacher_options=empty_teacher_options(settings),
+        teacher_options=teacher_options_for(settings),
     )
 
 
@@ -144,7 +146,7 @@ def evaluate_shape(
         if error is None:
             try:
                 segmenter.method_options = dict(job.options)
-                labels = segmenter.segment(shape, names, method=job.method)
+                labels = segmenter.segment(shape, names, method=job.run_as or job.method)
                 sem, ins = labels.semantic, labels.instance
             except Exception as exc:  # a method failing on one shape is recorded, not fatal
                 error = _short_error(exc)

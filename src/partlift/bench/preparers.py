@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from partlift.bench.datasets import ShapeSet
-from partlift.bench.settings import BenchSettings
+from partlift.bench.settings import BenchSettings, base_method
 from partlift.bench.store import atomic_write_json, read_json
 from partlift.errors import InputError, PartliftError
 
@@ -40,6 +40,8 @@ __all__ = [
     "prepare_method",
     "prepare_partstad",
     "prepare_partdistill",
+    "prepare_partdistill_tta",
+    "distill_config",
     "file_digest",
 ]
 
@@ -78,6 +80,7 @@ class PrepareRequest:
 PREPARERS: dict[str, str] = {
     "partstad": "partlift.bench.preparers:prepare_partstad",
     "partdistill": "partlift.bench.preparers:prepare_partdistill",
+    "partdistill-tta": "partlift.bench.preparers:prepare_partdistill_tta",
 }
 """method -> preparer (``"module:function"``); methods not listed need no preparation."""
 
@@ -95,10 +98,11 @@ def method_status(method: str) -> tuple[bool, str]:
     """``(runnable, reason)``: the method is registered in :data:`partlift.pipeline.METHODS`."""
     from partlift.pipeline import METHODS
 
-    if method in METHODS:
+    base = base_method(method)
+    if base in METHODS:
         return True, ""
-    module = _METHOD_MODULES.get(method, "its module")
-    return False, (f"method {method!r} is not available in this build: it is not registered in "
+    module = _METHOD_MODULES.get(base, "its module")
+    return False, (f"method {base!r} is not available in this build: it is not registered in "
                    f"partlift.pipeline.METHODS ({module} missing or not yet registered)")
 
 
@@ -131,15 +135,16 @@ def prepare_method(req: PrepareRequest) -> tuple[dict[str, Any], str, float]:
     Raises:
         MethodSkipped: the method cannot run on this category (the reason is the message).
     """
-    target = PREPARERS.get(req.method)
+    base = base_method(req.method)
+    target = PREPARERS.get(base)
     if target is None:
-        return {}, "", 0.0
+        return req.settings.method_options(req.method), "", 0.0
     inputs = {
         "method": req.method,
         "category": req.category,
         "part_names": list(req.part_names),
-        "shots": _source_spec(req.shots, req.category) if NEEDS.get(req.method) == "shots" else None,
-        "collection": _source_spec(req.collection, req.category) if NEEDS.get(req.method) == "collection" else None,
+        "shots": _source_spec(req.shots, req.category) if NEEDS.get(base) == "shots" else None,
+        "collection": _source_spec(req.collection, req.category) if NEEDS.get(base) == "collection" else None,
         "settings": req.settings.result_key(),
         "options": req.settings.method_options(req.method),
     }
@@ -203,7 +208,7 @@ def prepare_partstad(req: PrepareRequest) -> dict[str, Any]:
         raise MethodSkipped(f"partlift.stad is not available ({exc})") from None
     if req.shots is None:
         raise MethodSkipped("no few-shot shapes")
-    opts = req.settings.method_options("partstad")
+    opts = req.settings.method_options(req.method)
     fields = set(StadConfig.__dataclass_fields__)
     _check_options("partstad", opts, fields)
     config = StadConfig(**{"seed": req.settings.seed, **opts})
@@ -227,26 +232,82 @@ def prepare_partstad(req: PrepareRequest) -> dict[str, Any]:
 
 # --------------------------------------------------------------------------------- PartDistill
 
-# The pre-alignment entry point, looked up when the method is prepared (partlift.distill may
-# land after this module): fn(segmenter, shapes, part_names, config, out=path, ...) -> path.
-_PREALIGN = "partlift.distill.prealign:prealign"
+
+def distill_config(req: PrepareRequest) -> Any:
+    """The DistillConfig of ``settings.options[method]``: ``preset`` (or ``distill_config``: a preset
+    name or a dict of fields; default ``"default"``) with the other keys as DistillConfig field
+    overrides, seeded by the run."""
+    try:
+        from partlift.distill.config import DistillConfig
+        from partlift.distill.method import method_config
+    except ImportError as exc:
+        raise MethodSkipped(f"partlift.distill is not available ({exc})") from None
+    opts = req.settings.method_options(req.method)
+    base = opts.pop("distill_config", opts.pop("preset", "default"))
+    fields = set(DistillConfig.__dataclass_fields__)
+    _check_options(req.method, opts, fields)
+    return method_config({"distill_config": base}, req.settings.seed).replace(**opts)
+
+
+def prepare_partdistill_tta(req: PrepareRequest) -> dict[str, Any]:
+    """TTA needs no data: resolve the run's DistillConfig into the method's options."""
+    return {"distill_config": distill_config(req).to_dict()}
 
 
 def prepare_partdistill(req: PrepareRequest) -> dict[str, Any]:
     """Pre-align one category's PartDistill student on its collection (METHODS §4.1, §4.6).
 
-    Options (``settings.options["partdistill"]``): ``preset`` (a distill preset name) and any
-    DistillConfig field. Returns ``{"student": <path of the student checkpoint>}``.
+    Each collection shape is rendered with the run's preset and given to the run's teacher; its
+    teacher knowledge is cached in the work folder (a resumed preparation does not call the teacher
+    again) and the student trains with forward + backward distillation (``regime="pre"``),
+    resumable through its own state file. Options as :func:`distill_config`.
+
+    Returns:
+        ``{"student": <path of the student checkpoint>}``.
     """
-    module, func = _PREALIGN.split(":")
-    try:
-        fn = getattr(importlib.import_module(module), func)
-    except (ImportError, AttributeError) as exc:
-        raise MethodSkipped(f"PartDistill pre-alignment is not available ({_PREALIGN}: {exc})") from None
+    config = distill_config(req)
+    from partlift.distill.align import AlignPaths, align
+    from partlift.distill.knowledge import (
+        ShapeKnowledge,
+        build_knowledge,
+        render_for_teacher,
+        resolve_region,
+    )
+
     if req.collection is None:
         raise MethodSkipped("no collection shapes")
     seg = req.make_segmenter()
-    shapes = [req.collection.load(s) for s in req.collection.ids(req.category)]
-    student = req.workdir / f"{req.category}.student.safetensors"
-    path = fn(seg, shapes, req.part_names, options=req.settings.method_options("partdistill"), out=student)
-    return {"student": str(path)}
+    cache = req.workdir / "knowledge"
+    salt = _digest([req.settings.result_key(), config.to_dict(), list(req.part_names)])
+    knowledge, skipped = [], []
+    for sid in req.collection.ids(req.category):
+        path = cache / f"{sid.replace('/', '_')}-{salt}.npz"
+        know = None
+        if path.is_file():
+            try:
+                know = ShapeKnowledge.load(path)
+            except PartliftError:
+                know = None
+        if know is None:
+            shape = req.collection.load(sid)
+            norm, views = render_for_teacher(shape, seg.render_config, seg.device)
+            preds = seg.teacher.predict(views, req.part_names, norm)
+            region = resolve_region(config.region, getattr(seg.teacher, "kind", None), preds)
+            know = build_knowledge(norm, views, preds, config, region=region)
+            cache.mkdir(parents=True, exist_ok=True)
+            know.save(path)
+        if know.is_empty:
+            skipped.append(sid)  # the teacher found nothing: not trained on
+        else:
+            knowledge.append(know)
+    if not knowledge:
+        raise MethodSkipped(f"the teacher found nothing on any of the {len(skipped)} collection shape(s) of "
+                            f"{req.category}")
+    out = req.workdir / f"{req.category}.student.safetensors"
+    meta = {"category": req.category, "teacher": seg.teacher.name, "render_preset": req.settings.preset,
+            "collection": {"ids": list(req.collection.ids(req.category)), "skipped": skipped}}
+    align(knowledge, req.part_names, config, regime="pre", device=seg.device, paths=AlignPaths.for_output(out),
+          meta=meta)
+    if not out.is_file():
+        raise MethodSkipped(f"PartDistill pre-alignment of {req.category} did not write {out}")
+    return {"student": str(out)}

@@ -116,7 +116,8 @@ def run_ray(plan: Any, work: list[Any], address: str | None, on_result: Callable
         actors = [actor_cls.remote(settings, spec, plan.protocol, device) for _ in range(n_actors)]
         pool = ray.util.ActorPool(actors)
         payloads = [{"category": w.category, "shape_id": w.shape_id, "part_names": list(w.part_names),
-                     "jobs": [{"method": j.method, "options": j.options, "fingerprint": j.fingerprint} for j in w.jobs]}
+                     "jobs": [{"method": j.method, "options": j.options, "fingerprint": j.fingerprint,
+                              "run_as": j.run_as} for j in w.jobs]}
                     for w in work]
         by_id = {w.shape_id: w for w in work}
         for out in pool.map_unordered(lambda a, p: a.run.remote(p), payloads):

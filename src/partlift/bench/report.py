@@ -252,8 +252,8 @@ def render_markdown(results: dict[str, Any], details: dict[str, Any], plots: lis
         lines.append(row)
     lines.append("")
     if differ:
-        lines += [f"Methods ran on different categories (skips below); the *common* columns average "
-                  f"the {len(common)} categories every method ran on: {', '.join(common) or 'none'}.", ""]
+        lines += [(f"Methods ran on different categories (skips below); the *common* columns average "
+                  f"the {len(common)} categories every method ran on: {', '.join(common) or 'none'}."), ""]
     cats = sorted({c for m in methods for c in results["methods"][m]["per_category"]} |
                   {c for m in methods for c in details["methods"][m]["skipped"]})
     for metric, title in (("miou", "mIoU"), ("map50", "mAP50")):

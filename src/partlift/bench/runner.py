@@ -38,7 +38,7 @@ from partlift.bench.preparers import (
     method_status,
     prepare_method,
 )
-from partlift.bench.settings import KNOWN_METHODS, BenchSettings
+from partlift.bench.settings import KNOWN_METHODS, METHOD_ALIASES, BenchSettings, base_method
 from partlift.bench.store import atomic_write_json, read_json, read_record, write_record
 from partlift.errors import InputError
 
@@ -88,9 +88,9 @@ def check_methods(methods: tuple[str, ...]) -> None:
     """Refuse names that are neither registered methods nor methods the benchmark knows."""
     from partlift.pipeline import METHODS
 
-    unknown = [m for m in methods if m not in METHODS and m not in KNOWN_METHODS]
+    unknown = [m for m in methods if base_method(m) not in METHODS and base_method(m) not in KNOWN_METHODS]
     if unknown:
-        valid = sorted(set(METHODS) | set(KNOWN_METHODS))
+        valid = sorted(set(METHODS) | set(KNOWN_METHODS) | set(METHOD_ALIASES))
         raise InputError(f"bench: unknown method(s) {unknown}; choose from {valid}")
 
 
@@ -162,7 +162,7 @@ def _prepare_one(plan: Plan, method: str, cat: str, names: tuple[str, ...], root
     ok, reason = method_status(method)
     if not ok:
         return reason
-    need = NEEDS.get(method)
+    need = NEEDS.get(base_method(method))
     shots = collection = None
     if need == "shots":
         src = shots_for(cat, settings, root_shots, root_reasons)
@@ -191,7 +191,8 @@ def _prepare_one(plan: Plan, method: str, cat: str, names: tuple[str, ...], root
     except Exception as exc:  # a failed fit skips the method for the category, the run goes on
         logger.debug("traceback", exc_info=True)
         return f"preparation failed: {type(exc).__name__}: {' '.join(str(exc).split())[:300]}"
-    plan.jobs[cat].append(MethodJob(method, options, settings.method_fingerprint(method, prep_fp)))
+    plan.jobs[cat].append(MethodJob(method, options, settings.method_fingerprint(method, prep_fp),
+                                    base_method(method)))
     plan.preparation.setdefault(method, {})[cat] = round(seconds, 3)
     return None
 

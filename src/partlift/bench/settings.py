@@ -19,6 +19,8 @@ from partlift.errors import InputError
 __all__ = [
     "DATASETS",
     "KNOWN_METHODS",
+    "METHOD_ALIASES",
+    "base_method",
     "DEFAULT_SWEEP_LEVELS",
     "BenchSettings",
     "parse_source_spec",
@@ -36,6 +38,21 @@ KNOWN_METHODS: dict[str, str] = {
 }
 """Methods the benchmark knows how to prepare; any other name registered in
 :data:`partlift.pipeline.METHODS` runs without preparation."""
+
+METHOD_ALIASES: dict[str, tuple[str, dict[str, Any]]] = {
+    "partstad-box": ("partstad", {"masks": False}),
+    "partstad-nullonly": ("partstad", {"weights": False}),
+    "partdistill-forward": ("partdistill", {"backward": False}),
+    "partdistill-tta-forward": ("partdistill-tta", {"backward": False}),
+}
+"""Ablation rows as method names: ``alias -> (method, default options)`` (PartSTAD voting with
+boxes instead of masks, PartSTAD with only the null score trained, PartDistill without the
+backward round). They run and are prepared as their method, with these options."""
+
+
+def base_method(name: str) -> str:
+    """The registered method an alias runs as (``name`` itself when it is not an alias)."""
+    return METHOD_ALIASES[name][0] if name in METHOD_ALIASES else name
 
 DEFAULT_SWEEP_LEVELS: tuple[float, ...] = (0.0, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0)
 """Noise levels of ``--sweep`` without values: 0 = oracle, 1 = the named profile, > 1 beyond it."""
@@ -212,5 +229,9 @@ class BenchSettings:
         return _hash([self.result_key(), method, self.method_options(method), preparation])
 
     def method_options(self, method: str) -> dict[str, Any]:
-        """The ``options`` entry of ``method`` (a copy; empty when none)."""
-        return dict(self.options.get(method, {}))
+        """Options of ``method``: those of its base method, then the alias defaults, then its own."""
+        base = base_method(method)
+        out = dict(self.options.get(base, {})) if base != method else {}
+        out.update(METHOD_ALIASES.get(method, (method, {}))[1])
+        out.update(self.options.get(method, {}))
+        return out

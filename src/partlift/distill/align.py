@@ -220,7 +220,8 @@ def predict_knowledge(student: Student, knowledge: Sequence[ShapeKnowledge], *, 
 # ----------------------------------------------------------------------------------- checks
 
 
-def _check_knowledge(knowledge: Sequence[ShapeKnowledge], part_names: tuple[str, ...]) -> list[ShapeKnowledge]:
+def _check_knowledge(knowledge: Sequence[ShapeKnowledge], part_names: tuple[str, ...],
+                     config: DistillConfig) -> list[ShapeKnowledge]:
     knowledge = list(knowledge)
     if not knowledge:
         raise InputError(
@@ -233,6 +234,11 @@ def _check_knowledge(knowledge: Sequence[ShapeKnowledge], part_names: tuple[str,
         if tuple(k.part_names) != part_names:
             raise InputError(
                 f"distill: shape {k.name!r} has knowledge for parts {list(k.part_names)}, expected {list(part_names)}"
+            )
+        if k.with_null != config.null_class:
+            raise InputError(
+                f"distill: shape {k.name!r} has knowledge built with null_class={k.with_null} but "
+                f"the settings say null_class={config.null_class}; rebuild the knowledge"
             )
         if k.is_empty:
             raise InputError(
@@ -297,7 +303,7 @@ def align(
     if not isinstance(config, DistillConfig):
         raise InputError(f"align: expected a DistillConfig, got {type(config).__name__}")
     names = tuple(part_names)
-    knowledge = _check_knowledge(knowledge, names)
+    knowledge = _check_knowledge(knowledge, names, config)
     dev = torch.device(device)
     n_epochs = config.epochs if regime == "pre" else config.tta_epochs
     latest = max(1, math.ceil(config.backward_latest * n_epochs))
@@ -543,6 +549,8 @@ def load_student(
         config = config_from_dict(meta["config"])
     except InputError as exc:
         raise CheckpointError(f"{path}: its settings do not load here ({exc})") from None
+    if config.backbone != name:
+        raise CheckpointError(f"{path}: header says backbone {name!r} but its settings say {config.backbone!r}; the file is inconsistent")
     student = Student(len(ckpt_parts), config)
     try:
         student.load_state_dict(tensors, strict=True)

@@ -55,12 +55,15 @@ class ShapeKnowledge:
         inputs: (M, in_dim) float32 student inputs of those points (xyz, rgb?, normals?).
         point_index: (M,) int64 index of each knowledge point in the shape (may repeat when the
             shape has fewer than M points: tiled, METHODS §4.3).
-        pred_class: (D,) int64 class (part index) of every teacher prediction.
+        pred_class: (D,) int64 class of every teacher prediction: a part index in [0, C), or
+            C for the null pseudo-predictions (``with_null``; one per view, last in order).
         pred_conf: (D,) float32 confidence κ_d of every prediction (teacher score or weight).
         pair_point: (P,) int64 covered knowledge point of each pair, in [0, M).
         pair_pred: (P,) int64 prediction of each pair, in [0, D); pairs sorted by point.
         part_names: the part names classes index.
         teacher: the teacher's name.
+        with_null: True when the last ``n_views`` predictions are null pseudo-predictions
+            (``DistillConfig.null_class``); the student then has C + 1 outputs.
         semantic: (M,) int64 ground-truth labels of the knowledge points when the shape had
             them (-1 = none), else None. Kept for evaluation tables only: alignment, model
             selection and re-scoring never read it.
@@ -77,6 +80,7 @@ class ShapeKnowledge:
     pair_pred: np.ndarray
     part_names: tuple[str, ...]
     teacher: str = ""
+    with_null: bool = False
     semantic: np.ndarray | None = None
     meta: dict[str, Any] = field(default_factory=dict)
 
@@ -94,8 +98,13 @@ class ShapeKnowledge:
             or self.pair_pred.min() < 0 or self.pair_pred.max() >= d
         ):
             raise InputError(f"ShapeKnowledge({self.name!r}): pair indices out of range")
-        if d and (self.pred_class.min() < 0 or self.pred_class.max() >= len(self.part_names)):
+        if d and (self.pred_class.min() < 0 or self.pred_class.max() >= self.n_classes):
             raise InputError(f"ShapeKnowledge({self.name!r}): prediction classes out of range")
+
+    @property
+    def n_classes(self) -> int:
+        """Student outputs: C parts, plus one "none" output when ``with_null``."""
+        return len(self.part_names) + int(self.with_null)
 
     @property
     def n_points(self) -> int:
@@ -111,16 +120,22 @@ class ShapeKnowledge:
         return int(self.pair_point.shape[0])
 
     @property
+    def part_pairs(self) -> np.ndarray:
+        """(P,) bool: the pair comes from a real teacher prediction (not a null pseudo-prediction)."""
+        return self.pred_class[self.pair_pred] < len(self.part_names)
+
+    @property
     def is_empty(self) -> bool:
-        """True when no knowledge point is covered by any prediction: no training signal."""
-        return self.n_pairs == 0
+        """True when no knowledge point is covered by any teacher prediction (null
+        pseudo-predictions do not count): the teacher found nothing to distil."""
+        return not bool(self.part_pairs.any())
 
     @property
     def covered_fraction(self) -> float:
-        """Fraction of the knowledge points covered by at least one prediction."""
+        """Fraction of the knowledge points covered by at least one teacher prediction."""
         if not self.n_points:
             return 0.0
-        return float(np.unique(self.pair_point).size / self.n_points)
+        return float(np.unique(self.pair_point[self.part_pairs]).size / self.n_points)
 
     def save(self, path: str | os.PathLike) -> Path:
         """Write as a compressed ``.npz`` atomically."""
@@ -137,7 +152,7 @@ class ShapeKnowledge:
         if self.semantic is not None:
             arrays["semantic"] = self.semantic
         header = {"format_version": FORMAT_VERSION, "name": self.name, "part_names": list(self.part_names),
-                  "teacher": self.teacher, "meta": self.meta}
+                  "teacher": self.teacher, "with_null": self.with_null, "meta": self.meta}
         np.savez_compressed(tmp, header=np.array(json.dumps(header)), **arrays)
         os.replace(tmp, path)
         return path
@@ -157,7 +172,7 @@ class ShapeKnowledge:
             raise InputError(f"{path}: knowledge format {header.get('format_version')}, expected {FORMAT_VERSION}")
         return cls(
             name=header["name"], part_names=tuple(header["part_names"]), teacher=header["teacher"],
-            meta=header["meta"], semantic=arrays.pop("semantic", None), **arrays,
+            with_null=bool(header["with_null"]), meta=header["meta"], semantic=arrays.pop("semantic", None), **arrays,
         )
 
 
@@ -205,7 +220,10 @@ def build_knowledge(
 
     Returns:
         :class:`ShapeKnowledge`; ``is_empty`` when nothing is covered. Predictions with
-        confidence <= 0 give no pairs (the released mask ``conf > 0``).
+        confidence <= 0 give no pairs (the released mask ``conf > 0``). With
+        ``config.null_class``, one null pseudo-prediction per view (class C, confidence
+        ``config.null_weight``) covers the knowledge points visible in that view that no
+        prediction of the view covers.
     """
     from partlift.lifting.coverage import coverage
 
@@ -225,27 +243,39 @@ def build_knowledge(
     idx = subsample(shape.n_points, m, knowledge_seed(config.seed, shape.name, shape.n_points))
     xyz_s = student_frame(shape.xyz)
     inputs = point_inputs(xyz_s, shape.rgb, shape.normals, config, shape_name=shape.name)[idx]
-    if len(preds):
+    d = len(preds)
+    pred_class = preds.label.astype(np.int64)
+    if d:
         cov = coverage(views, preds, region=region).matrix
         sub = cov.tocsc()[:, idx].tocoo()  # (D, M)
         keep = conf[sub.row] > 0
         pred_of, point_of = sub.row[keep].astype(np.int64), sub.col[keep].astype(np.int64)
-        order = np.lexsort((pred_of, point_of))
-        pair_point, pair_pred = point_of[order], pred_of[order]
     else:
-        pair_point = pair_pred = np.zeros(0, np.int64)
+        pred_of = point_of = np.zeros(0, np.int64)
+    if config.null_class and views.n_views:
+        v = views.n_views
+        covered = np.zeros((v, len(idx)), bool)
+        covered[preds.view[pred_of], point_of] = True
+        nv, npnt = np.nonzero(views.visible[:, idx] & ~covered)
+        pred_of = np.concatenate([pred_of, d + nv])
+        point_of = np.concatenate([point_of, npnt])
+        pred_class = np.concatenate([pred_class, np.full(v, len(preds.part_names), np.int64)])
+        conf = np.concatenate([conf, np.full(v, config.null_weight, np.float32)])
+    order = np.lexsort((pred_of, point_of))
+    pair_point, pair_pred = point_of[order].astype(np.int64), pred_of[order].astype(np.int64)
     sem = None if shape.semantic is None else shape.semantic[idx].astype(np.int64)
     know = ShapeKnowledge(
         name=shape.name,
         xyz=xyz_s[idx],
         inputs=inputs.astype(np.float32),
         point_index=idx,
-        pred_class=preds.label.astype(np.int64),
-        pred_conf=conf,
+        pred_class=pred_class,
+        pred_conf=conf.astype(np.float32),
         pair_point=pair_point,
         pair_pred=pair_pred,
         part_names=tuple(preds.part_names),
         teacher=preds.teacher,
+        with_null=bool(config.null_class),
         semantic=sem,
         meta={"region": region, "confidence": "score" if confidences is None else "weights",
               "n_shape_points": shape.n_points},

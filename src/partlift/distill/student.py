@@ -34,14 +34,17 @@ __all__ = [
 
 
 class Student(nn.Module):
-    """Backbone + head: ``forward(xyz (B, N, 3), feats (B, N, in_dim)) -> logits (B, N, C)``.
+    """Backbone + head: ``forward(xyz (B, N, 3), feats (B, N, in_dim)) -> logits (B, N, K)``.
+
+    K = C part outputs, plus a last "none" output when ``config.null_class``.
 
     The head is METHODS §4.3's 4-layer point-wise MLP (ReLU after the first three layers, no
     norm), at width ``head_hidden``. All of it trains (no frozen encoder, see the module doc of
     :mod:`partlift.distill.backbones`).
 
     Attributes:
-        backbone_name: registry name of the backbone. n_parts: C. config: the DistillConfig.
+        backbone_name: registry name of the backbone. n_parts: C. n_outputs: K.
+        config: the DistillConfig.
     """
 
     def __init__(self, n_parts: int, config: DistillConfig) -> None:
@@ -50,6 +53,7 @@ class Student(nn.Module):
             raise InputError(f"Student: expected n_parts >= 1, got {n_parts!r}")
         self.config = config
         self.n_parts = n_parts
+        self.n_outputs = n_parts + int(config.null_class)
         self.backbone_name = config.backbone
         self.backbone = build_backbone(config.backbone, config.in_dim, config.width)
         h = config.head_hidden
@@ -57,7 +61,7 @@ class Student(nn.Module):
             nn.Linear(self.backbone.out_dim, h), nn.ReLU(),
             nn.Linear(h, h), nn.ReLU(),
             nn.Linear(h, h), nn.ReLU(),
-            nn.Linear(h, n_parts),
+            nn.Linear(h, self.n_outputs),
         )
 
     def forward(self, xyz: torch.Tensor, feats: torch.Tensor) -> torch.Tensor:
@@ -132,7 +136,9 @@ def predict_shape(
 
     Returns:
         ``(labels (N,) int64, probs (N, C) float32)``: softmax probabilities of the sub-sample
-        carried to every point by its nearest sub-sampled neighbour (student frame).
+        carried to every point by its nearest sub-sampled neighbour (student frame); a point
+        whose argmax is the "none" output is labelled -1 (its part probabilities still sum to
+        less than 1).
     """
     cfg = student.config
     xyz_s = student_frame(np.asarray(xyz, np.float32))
@@ -144,4 +150,6 @@ def predict_shape(
     probs_sub = torch.softmax(student(x, f)[0], dim=-1).cpu().numpy().astype(np.float32)
     _, nn_idx = cKDTree(xyz_s[idx]).query(xyz_s, k=1)
     probs = probs_sub[nn_idx]
-    return probs.argmax(axis=1).astype(np.int64), probs
+    labels = probs.argmax(axis=1).astype(np.int64)
+    labels[labels >= student.n_parts] = -1
+    return labels, np.ascontiguousarray(probs[:, : student.n_parts])

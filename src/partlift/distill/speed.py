@@ -1,0 +1,124 @@
+"""Speed figures of PartDistill (``partlift speed distill-tta`` / ``distill-pre``).
+
+* ``distill-tta``: one generated Chair of ``points`` (default 30,000) points, the ``fast`` render
+  preset and ``simulated:zeroshot`` box predictions; times the TTA method itself (knowledge,
+  alignment, labelling every point) apart from the render and the teacher it consumes.
+* ``distill-pre``: one category (Chair), 100 generated shapes of ``points`` (default 10,000)
+  points; times the teacher knowledge of the collection and the pre-alignment, then the
+  pre-aligned student labelling one new 30,000-point shape (forward pass + nearest neighbour).
+
+CPU time (``cpu_seconds``, all threads) is reported beside wall time: on a shared machine the wall
+time depends on the other processes, the CPU time much less. Measurements, never assertions.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import Any
+
+import numpy as np
+import torch
+
+from partlift.distill.config import DistillConfig
+
+__all__ = ["speed_distill_tta", "speed_distill_pre"]
+
+TTA_POINTS = 30_000
+PRE_POINTS = 10_000
+PRE_SHAPES = 100
+CATEGORY = "Chair"
+TEACHER = "simulated:zeroshot"
+
+
+def _clock() -> tuple[float, float]:
+    return time.perf_counter(), time.process_time()
+
+
+def _since(t: tuple[float, float]) -> tuple[float, float]:
+    return round(time.perf_counter() - t[0], 3), round(time.process_time() - t[1], 3)
+
+
+def _env() -> dict[str, Any]:
+    return {"torch_threads": torch.get_num_threads(), "cpu_count": os.cpu_count(),
+            "load_average_1min": round(os.getloadavg()[0], 2)}
+
+
+def speed_distill_tta(points: int | None, device: str, config: DistillConfig | None = None) -> dict[str, Any]:
+    """Time PartDistill TTA on one generated shape (see the module doc)."""
+    from partlift.config import render_preset
+    from partlift.data.synthetic import generate, shape_seed
+    from partlift.distill.align import align
+    from partlift.distill.knowledge import build_knowledge, render_for_teacher
+    from partlift.distill.student import predict_shape
+    from partlift.metrics import shape_miou
+    from partlift.teachers.registry import build_teacher
+
+    n = int(points or TTA_POINTS)
+    cfg = config or DistillConfig()
+    shape = generate(CATEGORY, shape_seed(0, CATEGORY, 0, "test"), n_points=n)
+    t = _clock()
+    norm, views = render_for_teacher(shape, render_preset("fast"), device)
+    preds = build_teacher(TEACHER, seed=0, mode="box").predict(views, shape.part_names, norm)
+    prep = _since(t)
+    t = _clock()
+    know = build_knowledge(norm, views, preds, cfg, region="box")
+    k_s = _since(t)
+    t = _clock()
+    res = align([know], shape.part_names, cfg, regime="tta", device=device)
+    a_s = _since(t)
+    t = _clock()
+    labels, _ = predict_shape(res.student, norm.xyz, norm.rgb, norm.normals, device=device)
+    p_s = _since(t)
+    total = (round(k_s[0] + a_s[0] + p_s[0], 3), round(k_s[1] + a_s[1] + p_s[1], 3))
+    return {
+        "stage": "distill-tta", "points": n, "category": CATEGORY, "teacher": TEACHER,
+        "predictions": len(preds), "seconds": total[0], "cpu_seconds": total[1],
+        "breakdown_seconds": {"render+teacher": prep[0], "knowledge": k_s[0], "align": a_s[0], "predict": p_s[0]},
+        "breakdown_cpu_seconds": {"render+teacher": prep[1], "knowledge": k_s[1], "align": a_s[1], "predict": p_s[1]},
+        "steps": cfg.tta_epochs * cfg.tta_steps_per_epoch, "backbone": cfg.backbone,
+        "backward_epoch": res.backward_epoch, "miou": round(float(shape_miou(labels, shape.semantic, len(shape.part_names))), 4),
+        **_env(),
+    }
+
+
+def speed_distill_pre(points: int | None, device: str, config: DistillConfig | None = None,
+                      n_shapes: int = PRE_SHAPES) -> dict[str, Any]:
+    """Time PartDistill pre-alignment on one category of ``n_shapes`` generated shapes."""
+    from partlift.data.synthetic import generate, shape_seed
+    from partlift.distill.align import align
+    from partlift.distill.collection import collection_knowledge
+    from partlift.distill.student import predict_shape
+
+    n = int(points or PRE_POINTS)
+    cfg = config or DistillConfig()
+    names = None
+    from partlift.data.synthetic import category_parts
+
+    names = category_parts(CATEGORY)
+    t = _clock()
+    coll = collection_knowledge([f"synthetic:{CATEGORY}:{n_shapes}"], names, TEACHER, cfg.replace(region="box"),
+                                n_points=n, device=device)
+    k_s = _since(t)
+    t = _clock()
+    res = align(coll.knowledge, names, cfg, regime="pre", device=device)
+    a_s = _since(t)
+    test = generate(CATEGORY, shape_seed(0, CATEGORY, 0, "test"), n_points=TTA_POINTS)
+    predict_shape(res.student, test.xyz, device=device)  # warm-up
+    times = []
+    for _ in range(3):
+        t = _clock()
+        predict_shape(res.student, test.xyz, test.rgb, test.normals, device=device)
+        times.append(_since(t))
+    seg = min(times)
+    return {
+        "stage": "distill-pre", "points": n, "category": CATEGORY, "teacher": TEACHER, "shapes": n_shapes,
+        "kept": len(coll.knowledge), "skipped": len(coll.skipped),
+        "seconds": round(k_s[0] + a_s[0], 3), "cpu_seconds": round(k_s[1] + a_s[1], 3),
+        "breakdown_seconds": {"knowledge": k_s[0], "align": a_s[0]},
+        "breakdown_cpu_seconds": {"knowledge": k_s[1], "align": a_s[1]},
+        "segment_seconds": seg[0], "segment_cpu_seconds": seg[1], "segment_points": TTA_POINTS,
+        "epochs": cfg.epochs, "backbone": cfg.backbone, "backward_epoch": res.backward_epoch,
+        "mean_epoch_seconds": round(float(np.mean([r["seconds"] for r in res.log])), 3),
+        **_env(),
+    }

@@ -190,10 +190,15 @@ class Segmenter:
             return self._prepared[key]
         timings: dict[str, float] = {}
         t = time.perf_counter()
-        norm = ensure_normals(normalize(shape))
+        given = normalize(shape)
+        # METHODS §1.4 step 1: superpoints use normals estimated from the cloud (kNN PCA, as
+        # PartSLIP's Open3D call), also when the input carries its own (e.g. mesh face normals),
+        # so that a mesh and its sampled cloud get the same over-segmentation. Given normals are
+        # kept for shading uncoloured renders.
+        norm = ensure_normals(given.replace(normals=None), workers=-1)
         timings["normalize"] = time.perf_counter() - t
         t = time.perf_counter()
-        views = render(norm, self.render_config, device=self.device)
+        views = render(given if given.normals is not None else norm, self.render_config, device=self.device)
         timings["render"] = time.perf_counter() - t
         t = time.perf_counter()
         sp = superpoints_for_shape(norm, self.superpoint_config)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import sys
 from collections.abc import Sequence
 
@@ -56,6 +57,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     A :class:`~partlift.errors.PartliftError` (bad input, unavailable backend, ...) is printed as
     one line on stderr and gives exit status 2.
     """
+    # Idle OpenMP threads sleep instead of spinning. On a busy 2-core machine spinning threads
+    # made torch 5-10x slower (render: 1.7 s -> 0.31 s for 10 views of 100k points). Only takes
+    # effect if torch is not imported yet, and never overrides the user's own setting.
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     parser = build_parser()
     args = parser.parse_args(argv)
     level = logging.WARNING - 10 * min(args.verbose, 2)

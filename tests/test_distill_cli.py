@@ -152,3 +152,41 @@ def test_cli_resumes_interrupted_run(tmp_path, capsys):
     assert main(argv) == 0
     assert "resumed at epoch 2" in capsys.readouterr().out
     assert out.is_file()
+
+
+def test_stad_weights_as_confidences(tmp_path):
+    """``--weights``: a PartSTAD weight net's per-prediction weights replace the teacher scores."""
+    import torch
+
+    from partlift.config import render_preset
+    from partlift.distill.knowledge import render_for_teacher, stad_confidences
+    from partlift.stad.config import StadConfig
+    from partlift.stad.encoding import input_dim
+    from partlift.stad.fit import save_checkpoint
+    from partlift.stad.net import StadModel
+    from partlift.teachers.registry import build_teacher
+
+    shape = generate("Chair", 5, n_points=1200)
+    teacher = build_teacher("simulated:zeroshot", seed=0, mode="box")
+    norm, views = render_for_teacher(shape, render_preset("tiny"))
+    preds = teacher.predict(views, shape.part_names, norm)
+    cfg = StadConfig()
+    in_dim = input_dim(preds.feature_dim, cfg)
+    model = StadModel(in_dim, cfg, generator=torch.Generator().manual_seed(0))
+    path = save_checkpoint(tmp_path / "w.safetensors", model, {
+        "category": "Chair", "part_names": list(shape.part_names), "teacher": teacher.name,
+        "feature_dim": preds.feature_dim, "in_dim": in_dim, "config": cfg.to_dict()})
+    conf = stad_confidences(path, preds, views, teacher=teacher.name)
+    assert conf.shape == (len(preds),) and conf.max() == pytest.approx(1.0) and conf.min() >= 0
+    with pytest.raises(CheckpointError, match="parts asked for"):
+        stad_confidences(path, _with_names(preds, ("arm", "back")), views, teacher=teacher.name)
+    seg = Segmenter(teacher=teacher, method="partdistill-tta", preset="tiny",
+                    method_options={"distill_config": "tiny", "weights": str(path)})
+    assert seg.segment(shape).meta["distill"]["confidence"] == "weights"
+
+
+def _with_names(preds, names):
+    import dataclasses
+
+    keep = preds.label < len(names)
+    return dataclasses.replace(preds.select(keep), part_names=tuple(names))

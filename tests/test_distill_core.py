@@ -10,9 +10,20 @@ import torch
 
 from partlift.config import render_preset
 from partlift.distill.align import AlignPaths, align, load_student, predict_knowledge, save_student
-from partlift.distill.backbones import build_backbone, farthest_point_sample, interpolate, knn, list_backbones
+from partlift.distill.backbones import (
+    build_backbone,
+    farthest_point_sample,
+    interpolate,
+    knn,
+    list_backbones,
+)
 from partlift.distill.config import DistillConfig, config_from_dict, distill_preset
-from partlift.distill.knowledge import ShapeKnowledge, build_knowledge, render_for_teacher, resolve_region
+from partlift.distill.knowledge import (
+    ShapeKnowledge,
+    build_knowledge,
+    render_for_teacher,
+    resolve_region,
+)
 from partlift.distill.student import build_student, predict_shape, student_frame, subsample
 from partlift.errors import CheckpointError, InputError
 from partlift.types import Camera, Predictions, Views
@@ -58,7 +69,7 @@ def test_knowledge_hand_computed_without_null():
     cfg = DistillConfig(n_points=4, knowledge_points=4, null_class=False)
     k = build_knowledge(shape, views, preds, cfg, region="box")
     assert sorted(k.point_index.tolist()) == [0, 1, 2, 3]
-    pairs = {(int(k.point_index[p]), int(d)) for p, d in zip(k.pair_point, k.pair_pred)}
+    pairs = {(int(k.point_index[p]), int(d)) for p, d in zip(k.pair_point, k.pair_pred, strict=True)}
     assert pairs == {(0, 0), (1, 0), (2, 1)}
     assert k.pred_conf.tolist() == pytest.approx([0.9, 0.6])
     assert k.covered_fraction == pytest.approx(0.75)
@@ -73,7 +84,7 @@ def test_knowledge_null_pseudo_predictions():
     assert k.with_null and k.n_classes == 3
     assert k.pred_class.tolist() == [0, 1, 2, 2]  # two teacher predictions + one null per view
     assert k.pred_conf.tolist() == pytest.approx([0.9, 0.6, 0.3, 0.3])
-    pairs = {(int(k.point_index[p]), int(d)) for p, d in zip(k.pair_point, k.pair_pred)}
+    pairs = {(int(k.point_index[p]), int(d)) for p, d in zip(k.pair_point, k.pair_pred, strict=True)}
     # view 0: visible 0, 1, 2; 2 is uncovered in view 0 -> null of view 0 (pred 2)
     # view 1: visible 1, 2, 3; 1 and 3 uncovered in view 1 -> null of view 1 (pred 3)
     assert pairs == {(0, 0), (1, 0), (2, 1), (2, 2), (1, 3), (3, 3)}

@@ -123,12 +123,13 @@ def claim_folder(settings: BenchSettings, fresh: bool = False) -> Path:
     return out
 
 
-def plan_run(settings: BenchSettings, segmenter: Any = None) -> Plan:
+def plan_run(settings: BenchSettings, segmenter: Any = None, progress: bool = False) -> Plan:
     """Build the test set and prepare every method for every category (never on test shapes).
 
     Args:
         settings: the run's settings.
         segmenter: the run's segmenter for preparations (built on demand when None).
+        progress: show a tqdm bar over the (category, method) preparations.
 
     Raises:
         InputError: unknown methods, bad dataset paths or options.
@@ -143,12 +144,16 @@ def plan_run(settings: BenchSettings, segmenter: Any = None) -> Plan:
             holder["seg"] = make_segmenter(settings)
         return holder["seg"]
 
+    from tqdm import tqdm
+
     out = Path(settings.out)
-    for cat in test.categories():
-        plan.jobs[cat] = []
-        names = test.part_names(cat)
-        for method in settings.methods:
-            reason = _prepare_one(plan, method, cat, names, root_shots, root_reasons, out, get_segmenter)
+    pairs = [(cat, m) for cat in test.categories() for m in settings.methods]
+    with tqdm(pairs, desc="prepare", unit="method", disable=not progress, dynamic_ncols=True) as bar:
+        for cat, method in bar:
+            bar.set_postfix_str(f"{method} {cat}", refresh=False)
+            plan.jobs.setdefault(cat, [])
+            reason = _prepare_one(plan, method, cat, test.part_names(cat), root_shots, root_reasons, out,
+                                  get_segmenter)
             if reason is not None:
                 plan.skipped.setdefault(method, {})[cat] = reason
                 logger.warning("%s skipped for %s: %s", method, cat, reason)
@@ -263,7 +268,7 @@ def run_bench(
 
     out = claim_folder(settings, fresh)
     segmenter = make_segmenter(settings)
-    plan = plan_run(settings, segmenter)
+    plan = plan_run(settings, segmenter, progress=progress)
     work, done = pending_work(plan)
     total = done + len(work)
     if done:

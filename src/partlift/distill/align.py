@@ -217,6 +217,16 @@ def predict_knowledge(student: Student, knowledge: Sequence[ShapeKnowledge], *, 
     return out
 
 
+def _rescored(labels: np.ndarray, k: ShapeKnowledge, config: DistillConfig) -> np.ndarray:
+    """(D,) κ′ of a shape's predictions; null pseudo-predictions keep their weight unless
+    ``config.rescore_null``."""
+    kappa = rescore(labels, k.pair_point, k.pair_pred, k.pred_class, mode=config.rescore)
+    if k.with_null and not config.rescore_null:
+        null = k.pred_class >= len(k.part_names)
+        kappa[null] = k.pred_conf[null]
+    return kappa
+
+
 # ----------------------------------------------------------------------------------- checks
 
 
@@ -349,8 +359,7 @@ def align(
         if config.backward and backward_epoch is None and (pending_backward or epoch >= latest):
             labels = predict_knowledge(student, knowledge, device=dev, batch_size=config.batch_size)
             rescored = [
-                rescore(lab, k.pair_point, k.pair_pred, k.pred_class, mode=config.rescore)
-                for lab, k in zip(labels, knowledge, strict=True)
+                _rescored(lab, k, config) for lab, k in zip(labels, knowledge, strict=True)
             ]
             confs = rescored
             backward_epoch = epoch

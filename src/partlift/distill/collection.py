@@ -26,7 +26,7 @@ import json
 import logging
 import os
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -51,6 +51,7 @@ __all__ = [
     "source_category",
     "CollectionKnowledge",
     "collection_knowledge",
+    "shapes_knowledge",
 ]
 
 logger = logging.getLogger(__name__)
@@ -187,6 +188,79 @@ def _safe(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", name)[-60:]
 
 
+def shapes_knowledge(
+    shapes: Iterable[Shape],
+    names: tuple[str, ...],
+    teacher: Any,
+    config: DistillConfig,
+    *,
+    render: Any,
+    device: str = "cpu",
+    cache_dir: str | os.PathLike | None = None,
+    weights: str | os.PathLike | None = None,
+    bar: Any = None,
+    source: str = "shapes",
+) -> tuple[list[ShapeKnowledge], list[str], list[tuple[str, str]], int]:
+    """Knowledge of each shape of an iterable: ``(knowledge, skipped, failed, seen)``.
+
+    The worker of :func:`collection_knowledge` (which parses sources and validates); callers
+    with shapes of their own (e.g. transformed generated shapes) use it directly.
+    """
+    cache = Path(cache_dir) if cache_dir is not None else None
+    knowledge: list[ShapeKnowledge] = []
+    skipped: list[str] = []
+    failed: list[tuple[str, str]] = []
+    seen = 0
+    it = iter(shapes)
+    while True:
+        try:
+            shape = next(it)
+        except StopIteration:
+            break
+        except PartliftError as exc:
+            failed.append((source, str(exc)))
+            logger.warning("collection %s: %s", source, exc)
+            break
+        seen += 1
+        know = None
+        path = None
+        if cache is not None:
+            key = _cache_key(shape, teacher.name, names, render, config, None if weights is None else str(weights))
+            path = cache / f"{_safe(shape.name)}-{key}.npz"
+            if path.is_file():
+                try:
+                    know = ShapeKnowledge.load(path)
+                except InputError:
+                    know = None
+        if know is None:
+            try:
+                norm, views = render_for_teacher(shape, render, device)
+                preds = teacher.predict(views, names, norm)
+                region = resolve_region(config.region, getattr(teacher, "kind", None), preds)
+                conf = None
+                if weights is not None:
+                    conf = stad_confidences(weights, preds, views, teacher=teacher.name, device=device)
+                know = build_knowledge(norm, views, preds, config, region=region, confidences=conf)
+            except CheckpointError:
+                raise
+            except PartliftError as exc:
+                failed.append((shape.name, str(exc)))
+                logger.warning("collection: %s failed: %s", shape.name, exc)
+                know = None
+            if know is not None and path is not None:
+                know.save(path)
+        if know is not None:
+            if know.is_empty:
+                skipped.append(shape.name)
+                logger.info("collection: the teacher found nothing on %s; skipped", shape.name)
+            else:
+                knowledge.append(know)
+        if bar is not None:
+            bar.update(1)
+            bar.set_postfix(kept=len(knowledge), skipped=len(skipped))
+    return knowledge, skipped, failed, seen
+
+
 def collection_knowledge(
     sources: Sequence[str],
     part_names: Sequence[str],
@@ -238,7 +312,6 @@ def collection_knowledge(
         teacher = build_teacher(teacher, **({"seed": config.seed} if teacher.startswith("simulated") else {}))
     if weights is not None and config.confidence != "weights":
         config = config.replace(confidence="weights")
-    cache = Path(cache_dir) if cache_dir is not None else None
     knowledge: list[ShapeKnowledge] = []
     skipped: list[str] = []
     failed: list[tuple[str, str]] = []
@@ -250,53 +323,14 @@ def collection_knowledge(
         bar = tqdm(total=total, desc="teacher knowledge", unit="shape")
     seen = 0
     for src in parsed:
-        it = iter_source(src, category=category, n_points=n_points)
-        while True:
-            try:
-                shape = next(it)
-            except StopIteration:
-                break
-            except PartliftError as exc:
-                failed.append((src.spec, str(exc)))
-                logger.warning("collection %s: %s", src.spec, exc)
-                break
-            seen += 1
-            know = None
-            path = None
-            if cache is not None:
-                key = _cache_key(shape, teacher.name, names, render, config, None if weights is None else str(weights))
-                path = cache / f"{_safe(shape.name)}-{key}.npz"
-                if path.is_file():
-                    try:
-                        know = ShapeKnowledge.load(path)
-                    except InputError:
-                        know = None
-            if know is None:
-                try:
-                    norm, views = render_for_teacher(shape, render, device)
-                    preds = teacher.predict(views, names, norm)
-                    region = resolve_region(config.region, getattr(teacher, "kind", None), preds)
-                    conf = None
-                    if weights is not None:
-                        conf = stad_confidences(weights, preds, views, teacher=teacher.name, device=device)
-                    know = build_knowledge(norm, views, preds, config, region=region, confidences=conf)
-                except PartliftError as exc:
-                    if isinstance(exc, CheckpointError):
-                        raise
-                    failed.append((shape.name, str(exc)))
-                    logger.warning("collection: %s failed: %s", shape.name, exc)
-                    know = None
-                if know is not None and path is not None:
-                    know.save(path)
-            if know is not None:
-                if know.is_empty:
-                    skipped.append(shape.name)
-                    logger.info("collection: the teacher found nothing on %s; skipped", shape.name)
-                else:
-                    knowledge.append(know)
-            if bar is not None:
-                bar.update(1)
-                bar.set_postfix(kept=len(knowledge), skipped=len(skipped))
+        k, sk, fa, n = shapes_knowledge(
+            iter_source(src, category=category, n_points=n_points), names, teacher, config, render=render,
+            device=device, cache_dir=cache_dir, weights=weights, bar=bar, source=src.spec,
+        )
+        knowledge += k
+        skipped += sk
+        failed += fa
+        seen += n
     if bar is not None:
         bar.close()
     if seen == 0:

@@ -1,0 +1,433 @@
+"""The experiments behind the PartDistill tables of docs/partdistill.md.
+
+    python -m partlift.distill.evidence methods      # voting vs forward-only vs forward+backward (TTA)
+    python -m partlift.distill.evidence regimes      # TTA vs pre-alignment
+    python -m partlift.distill.evidence teachers     # box (B-VLM) vs pixel (P-VLM) teacher
+    python -m partlift.distill.evidence collections  # pre-alignment on real-like / generated / both
+    python -m partlift.distill.evidence real         # the real PartNet-Mobility dev shapes
+
+Every experiment runs on generated shapes (:mod:`partlift.data.synthetic`) of the categories
+given (default five), test shapes from the generator's ``test`` split (seed 0), under the
+``simulated:zeroshot`` teacher with the ``fast`` render preset, and scores PartNet-E semantic
+mIoU (METHODS §1.6.1: per part over the shapes whose ground truth has it, then over parts). Model
+selection never looks at labels: every student is the one after its last epoch.
+
+Collections (``collections``): PartDistill's "train set" is the category's own unlabelled
+shapes and its "generated data" come from a 3D generative model (§4.8). Neither exists here, so:
+
+* **real-like** = generated shapes from a seed split disjoint from the test split
+  (``synthetic:CAT:N:collection-real``), i.e. the test distribution itself, standing in for the
+  category's train set;
+* **generated** = generated shapes from another disjoint split, deliberately shifted the way a
+  generative model's samples differ from real data: each shape is stretched anisotropically
+  (every axis by U[1/1.35, 1.35]), its colours are hue-rotated and desaturated
+  (:func:`shift_shape`). This is a stand-in for a generator's distribution shift, not a
+  generative model;
+* **both** = the two concatenated.
+
+Caches (knowledge, TTA labels, pre-aligned students) live under ``--cache`` so that experiments
+sharing a row (e.g. TTA forward+backward with the box teacher) compute it once. Results are
+written to ``--out`` as JSON and a Markdown table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import logging
+import os
+import sys
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from partlift.distill.config import DistillConfig
+from partlift.types import Shape
+
+__all__ = ["EvidenceSettings", "Evidence", "shift_shape", "EXPERIMENTS", "main"]
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_CATEGORIES: tuple[str, ...] = ("Chair", "Table", "StorageFurniture", "Kettle", "Lamp")
+REAL_ROOT = Path("/work/shared/data/partnete_real_dev")
+EXPERIMENTS: tuple[str, ...] = ("methods", "regimes", "teachers", "collections", "real")
+
+SHIFT_STRETCH = 1.35
+"""Largest per-axis stretch (and 1/shrink) of a "generated" shape (:func:`shift_shape`)."""
+SHIFT_HUE = 0.25
+"""Largest hue rotation (fraction of the colour wheel) of a "generated" shape's colours."""
+
+
+@dataclass(frozen=True)
+class EvidenceSettings:
+    """What every experiment shares.
+
+    Attributes:
+        categories: generated categories evaluated.
+        test_count: test shapes per category (split ``test``, base seed 0).
+        test_points: points per test shape.
+        collection_count: shapes per pre-alignment collection (per kind; "both" has twice as many).
+        collection_points: points per collection shape.
+        pre_items: training budget of a pre-alignment, in shape-items (epochs = round(pre_items /
+            collection size), at least 1): every collection gets the same compute, so "both" is
+            compared with "real-like" at equal cost (more diverse data, not more steps).
+        preset: render preset for the teacher.
+        teacher: teacher name (profile), used in box mode or pixel mode.
+        seed: teacher and student seed.
+        config: the distillation settings (TTA and pre-alignment).
+    """
+
+    categories: tuple[str, ...] = DEFAULT_CATEGORIES
+    test_count: int = 3
+    test_points: int = 10_000
+    collection_count: int = 20
+    collection_points: int = 10_000
+    pre_items: int = 800
+    preset: str = "fast"
+    teacher: str = "simulated:zeroshot"
+    seed: int = 0
+    config: DistillConfig = field(default_factory=DistillConfig)
+
+
+def shift_shape(shape: Shape, seed: int) -> Shape:
+    """A "generated" variant of ``shape``: stretched per axis and recoloured (see the module doc).
+
+    Labels, instances and point count are unchanged; the mesh is dropped (not needed here).
+    """
+    import colorsys
+
+    rng = np.random.default_rng([seed, 7919])
+    stretch = np.exp(rng.uniform(-np.log(SHIFT_STRETCH), np.log(SHIFT_STRETCH), size=3))
+    xyz = (shape.xyz * stretch).astype(np.float32)
+    rgb = shape.rgb
+    if rgb is not None:
+        dh = rng.uniform(-SHIFT_HUE, SHIFT_HUE)
+        hsv = np.array([colorsys.rgb_to_hsv(*c) for c in rgb.astype(np.float64)])
+        hsv[:, 0] = (hsv[:, 0] + dh) % 1.0
+        hsv[:, 1] *= 0.6
+        rgb = np.clip(np.array([colorsys.hsv_to_rgb(*c) for c in hsv]), 0, 1).astype(np.float32)
+    normals = shape.normals
+    if normals is not None:
+        n = normals / stretch
+        normals = (n / np.maximum(np.linalg.norm(n, axis=1, keepdims=True), 1e-12)).astype(np.float32)
+    return shape.replace(xyz=xyz, rgb=rgb, normals=normals, mesh=None, face_index=None, face_semantic=None,
+                         face_instance=None, name=shape.name + "~gen")
+
+
+@dataclass
+class _Context:
+    """The attributes a Segmenter method reads (so one prepared shape serves every row)."""
+
+    method_options: dict[str, Any]
+    seed: int
+    device: str
+    teacher: Any
+    vote_config: Any
+
+
+def _hash(obj: Any) -> str:
+    return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+class Evidence:
+    """Runs rows (methods) over the test shapes with caching; see the module doc."""
+
+    def __init__(self, settings: EvidenceSettings, cache_dir: str | os.PathLike, device: str = "cpu",
+                 progress: bool = True) -> None:
+        self.s = settings
+        self.cache = Path(cache_dir)
+        self.cache.mkdir(parents=True, exist_ok=True)
+        self.device = device
+        self.progress = progress
+        self._segmenters: dict[str, Any] = {}
+        self._timings: dict[str, list[float]] = {}
+
+    # ---------------------------------------------------------------- shapes and teachers
+    def test_shapes(self, category: str) -> list[Shape]:
+        from partlift.data.synthetic import generate_collection
+
+        return generate_collection(category, self.s.test_count, 0, n_points=self.s.test_points, split="test")
+
+    def segmenter(self, mode: str) -> Any:
+        from partlift.pipeline import Segmenter
+        from partlift.teachers.registry import build_teacher
+
+        if mode not in self._segmenters:
+            teacher = build_teacher(self.s.teacher, seed=self.s.seed, mode=mode)
+            self._segmenters[mode] = Segmenter(teacher=teacher, preset=self.s.preset, device=self.device,
+                                               seed=self.s.seed, cache_size=2)
+        return self._segmenters[mode]
+
+    def _ctx(self, mode: str, **options: Any) -> _Context:
+        seg = self.segmenter(mode)
+        return _Context(dict(options), self.s.seed, self.device, seg.teacher, seg.vote_config)
+
+    # ---------------------------------------------------------------- rows
+    def voting(self, mode: str = "box") -> Callable[[Shape], np.ndarray]:
+        def run(shape: Shape) -> np.ndarray:
+            return self.segmenter(mode).segment(shape, shape.part_names, method="partslip").semantic
+
+        return run
+
+    def tta(self, config: DistillConfig, mode: str = "box") -> Callable[[Shape], np.ndarray]:
+        from partlift.distill.method import run_partdistill_tta
+
+        cfg_key = config.to_dict()
+        for k in ("epochs", "batch_size"):  # pre-alignment only
+            cfg_key.pop(k)
+        if not config.backward:  # the backward settings do not matter then
+            cfg_key.update({k: getattr(DistillConfig(), k) for k in ("rescore", "rescore_null", "backward_latest")})
+        key = _hash({"cfg": cfg_key, "mode": mode, "teacher": self.s.teacher, "preset": self.s.preset,
+                     "seed": self.s.seed})
+
+        def run(shape: Shape) -> np.ndarray:
+            path = self.cache / "tta" / f"{shape.name.replace('/', '_')}-{shape.n_points}-{key}.npy"
+            if path.is_file():
+                return np.load(path)
+            seg = self.segmenter(mode)
+            prepared = seg.prepare(shape)
+            preds = seg.predictions(shape, shape.part_names)
+            labels = run_partdistill_tta(self._ctx(mode, distill_config=config), prepared, preds).semantic
+            _save_npy(path, labels)
+            return labels
+
+        return run
+
+    def pre(self, category: str, shapes: Callable[[], Iterable[Shape]], label: str, config: DistillConfig,
+            mode: str = "box") -> Callable[[Shape], np.ndarray]:
+        """A row labelling test shapes with a student pre-aligned on ``shapes()`` (cached by ``label``)."""
+        from partlift.distill.method import run_partdistill
+
+        path = self._pre_student(category, shapes, label, config, mode)
+
+        def run(shape: Shape) -> np.ndarray:
+            seg = self.segmenter(mode)
+            prepared = seg.prepare(shape)
+            preds = seg.predictions(shape, shape.part_names)
+            return run_partdistill(self._ctx(mode, student=str(path)), prepared, preds).semantic
+
+        return run
+
+    def _pre_student(self, category: str, shapes: Callable[[], Iterable[Shape]], label: str,
+                     config: DistillConfig, mode: str) -> Path:
+        from partlift.config import render_preset
+        from partlift.data.synthetic import category_parts
+        from partlift.distill.align import AlignPaths, align
+        from partlift.distill.collection import shapes_knowledge
+        from partlift.errors import InputError
+
+        key = _hash({"cfg": config.to_dict(), "mode": mode, "teacher": self.s.teacher, "preset": self.s.preset,
+                     "label": label, "n": self.s.collection_count, "pts": self.s.collection_points,
+                     "items": self.s.pre_items})
+        out = self.cache / "students" / f"{category}-{label}-{key}.safetensors"
+        if out.is_file():
+            return out
+        names = category_parts(category)
+        teacher = self.segmenter(mode).teacher
+        t0 = time.perf_counter()
+        know, skipped, _, seen = shapes_knowledge(shapes(), names, teacher, config, render=render_preset(self.s.preset),
+                                                  device=self.device, cache_dir=self.cache / "knowledge")
+        if not know:
+            raise InputError(f"evidence: the teacher found nothing on the {seen} {category} collection shapes")
+        config = config.replace(epochs=max(1, round(self.s.pre_items / len(know))))
+        t1 = time.perf_counter()
+        align(know, names, config, regime="pre", device=self.device, paths=AlignPaths.for_output(out),
+              meta={"category": category, "teacher": teacher.name, "collection": label, "n_skipped": len(skipped)})
+        logger.info("pre-aligned %s on %s (%d shapes, %d skipped): knowledge %.1fs, align %.1fs", category, label,
+                    len(know), len(skipped), t1 - t0, time.perf_counter() - t1)
+        self._timings.setdefault(f"pre-align {label}", []).append(time.perf_counter() - t1)
+        return out
+
+    def collection(self, category: str, kind: str) -> Callable[[], Iterable[Shape]]:
+        """Shapes of a collection kind: ``real-like``, ``generated`` or ``both``."""
+        from partlift.data.synthetic import generate, shape_seed
+
+        n, pts = self.s.collection_count, self.s.collection_points
+
+        def real() -> Iterable[Shape]:
+            for i in range(n):
+                yield generate(category, shape_seed(0, category, i, "collection-real"), n_points=pts)
+
+        def gen() -> Iterable[Shape]:
+            for i in range(n):
+                seed = shape_seed(0, category, i, "collection-generated")
+                yield shift_shape(generate(category, seed, n_points=pts), seed)
+
+        def both() -> Iterable[Shape]:
+            yield from real()
+            yield from gen()
+
+        return {"real-like": real, "generated": gen, "both": both}[kind]
+
+    # ---------------------------------------------------------------- evaluation
+    def table(self, rows: dict[str, Callable[[Shape], np.ndarray]],
+              shapes_by_category: dict[str, list[Shape]] | None = None) -> dict[str, Any]:
+        """mIoU (%) per row and category, and the mean over categories; seconds per shape."""
+        from partlift.metrics import SemanticIoU
+
+        shapes_by_category = shapes_by_category or {c: self.test_shapes(c) for c in self.s.categories}
+        result: dict[str, Any] = {"rows": {}, "seconds_per_shape": {}}
+        total = len(rows) * sum(len(v) for v in shapes_by_category.values())
+        bar = None
+        if self.progress:
+            from tqdm.auto import tqdm
+
+            bar = tqdm(total=total, desc="evidence", unit="run", file=sys.stderr)
+        for row, fn in rows.items():
+            per_cat: dict[str, float] = {}
+            secs = []
+            for cat, shapes in shapes_by_category.items():
+                acc = SemanticIoU(shapes[0].part_names)
+                for shape in shapes:
+                    t = time.perf_counter()
+                    acc.add(fn(shape), shape.semantic, name=shape.name)
+                    secs.append(time.perf_counter() - t)
+                    if bar is not None:
+                        bar.set_postfix(row=row[:24])
+                        bar.update(1)
+                per_cat[cat] = round(100 * acc.category_miou(), 1)
+            per_cat["mean"] = round(float(np.mean([v for k, v in per_cat.items()])), 1)
+            result["rows"][row] = per_cat
+            result["seconds_per_shape"][row] = round(float(np.mean(secs)), 2)
+        if bar is not None:
+            bar.close()
+        return result
+
+
+def _save_npy(path: Path, arr: np.ndarray) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp.npy")
+    np.save(tmp, arr)
+    os.replace(tmp, path)
+
+
+def markdown(result: dict[str, Any]) -> str:
+    """The result as a Markdown table (rows x categories + mean)."""
+    rows = result["rows"]
+    cols = list(next(iter(rows.values())).keys())
+    lines = ["| row | " + " | ".join(cols) + " | s/shape |", "|---" * (len(cols) + 2) + "|"]
+    for name, vals in rows.items():
+        cells = [f"{vals[c]:.1f}" for c in cols]
+        lines.append(f"| {name} | " + " | ".join(cells) + f" | {result['seconds_per_shape'][name]:.1f} |")
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------------------- experiments
+
+
+def run_experiment(name: str, ev: Evidence) -> dict[str, Any]:
+    """Run experiment ``name`` (one of :data:`EXPERIMENTS`) and return its result dict."""
+    cfg = ev.s.config
+    fwd = cfg.replace(backward=False)
+    if name == "methods":
+        rows = {
+            "PartSLIP voting": ev.voting("box"),
+            "PartDistill TTA, forward only": ev.tta(fwd),
+            "PartDistill TTA, forward + backward": ev.tta(cfg),
+        }
+        return ev.table(rows)
+    if name == "regimes":
+        rows: dict[str, Callable[[Shape], np.ndarray]] = {
+            "TTA, forward only": ev.tta(fwd),
+            "TTA, forward + backward": ev.tta(cfg),
+        }
+        for label, c in (("Pre, forward only", fwd), ("Pre, forward + backward", cfg)):
+            pre = {cat: ev.pre(cat, ev.collection(cat, "real-like"), "real-like", c) for cat in ev.s.categories}
+            rows[label] = (lambda p: (lambda shape: p[shape.category](shape)))(pre)
+        return ev.table(rows)
+    if name == "teachers":
+        rows = {
+            "PartSLIP voting, box teacher": ev.voting("box"),
+            "PartDistill TTA, box teacher (B-VLM)": ev.tta(cfg, "box"),
+            "PartDistill TTA, pixel teacher (P-VLM)": ev.tta(cfg, "pixel"),
+        }
+        return ev.table(rows)
+    if name == "collections":
+        rows = {}
+        for kind in ("real-like", "generated", "both"):
+            pre = {c: ev.pre(c, ev.collection(c, kind), kind, cfg) for c in ev.s.categories}
+            rows[f"Pre, {kind}"] = (lambda p: (lambda shape: p[shape.category](shape)))(pre)
+        return ev.table(rows)
+    if name == "real":
+        return _real(ev, cfg)
+    raise ValueError(f"unknown experiment {name!r}; choose one of {list(EXPERIMENTS)}")
+
+
+def _real(ev: Evidence, cfg: DistillConfig) -> dict[str, Any]:
+    """The real PartNet-Mobility dev shapes (estimated PartNet-E labels): voting, TTA, and a student
+    pre-aligned on generated shapes of the same category (real-like + generated)."""
+    from partlift.data.partnete import PartNetEDataset
+    from partlift.data.synthetic import list_categories
+
+    ds = PartNetEDataset(REAL_ROOT)
+    by_cat: dict[str, list[Shape]] = {}
+    for shape in ds.iter_shapes():
+        by_cat.setdefault(shape.category, []).append(shape)
+    rows: dict[str, Callable[[Shape], np.ndarray]] = {"PartSLIP voting": ev.voting("box"),
+                                                      "PartDistill TTA": ev.tta(cfg)}
+    gen_cats = [c for c in by_cat if c in list_categories()]
+    pre = {c: ev.pre(c, ev.collection(c, "both"), "both", cfg) for c in gen_cats}
+
+    def pre_row(shape: Shape) -> np.ndarray:
+        if shape.category not in pre:
+            return np.full(shape.n_points, -1, np.int64)
+        return pre[shape.category](shape)
+
+    rows["PartDistill Pre (generated collection)"] = pre_row
+    result = ev.table(rows, by_cat)
+    result["note"] = (f"categories without a generator ({sorted(set(by_cat) - set(gen_cats))}) have no "
+                      "pre-aligned student: that row labels them -1")
+    return result
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m partlift.distill.evidence EXPERIMENT [options]``; prints the Markdown table."""
+    p = argparse.ArgumentParser(prog="python -m partlift.distill.evidence", description=__doc__.split("\n\n")[0])
+    p.add_argument("experiment", choices=EXPERIMENTS)
+    p.add_argument("--categories", nargs="+", default=list(DEFAULT_CATEGORIES))
+    p.add_argument("--test-count", type=int, default=EvidenceSettings.test_count)
+    p.add_argument("--collection-count", type=int, default=EvidenceSettings.collection_count)
+    p.add_argument("--pre-items", type=int, default=EvidenceSettings.pre_items)
+    p.add_argument("--teacher", default=EvidenceSettings.teacher)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--config", default=None, help="JSON dict of DistillConfig fields overriding the defaults")
+    p.add_argument("--cache", default="out/distill-evidence/cache")
+    p.add_argument("--out", default="out/distill-evidence")
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--no-progress", action="store_true")
+    args = p.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    from partlift.distill.config import config_from_dict
+
+    cfg = DistillConfig(seed=args.seed)
+    if args.config:
+        cfg = config_from_dict({**cfg.to_dict(), **json.loads(args.config)})
+    settings = EvidenceSettings(categories=tuple(args.categories), test_count=args.test_count,
+                                collection_count=args.collection_count, pre_items=args.pre_items,
+                                teacher=args.teacher, seed=args.seed,
+                                config=cfg)
+    ev = Evidence(settings, args.cache, args.device, progress=not args.no_progress)
+    t0 = time.perf_counter()
+    result = run_experiment(args.experiment, ev)
+    result.update({"experiment": args.experiment, "seconds": round(time.perf_counter() - t0, 1),
+                   "settings": {**{k: v for k, v in settings.__dict__.items() if k != "config"},
+                                "config": cfg.to_dict()},
+                   "command": "python -m partlift.distill.evidence " + " ".join(argv if argv is not None else sys.argv[1:])})
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    from partlift.cli.common import atomic_write_json
+
+    atomic_write_json(out / f"{args.experiment}.json", result)
+    table = markdown(result)
+    (out / f"{args.experiment}.md").write_text(table + "\n")
+    sys.stdout.write(table + f"\n({result['seconds']} s)\n")
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -299,3 +299,26 @@ def test_predict_knowledge_shapes(chair_knowledge):
     labels = predict_knowledge(student, [k, k])
     assert len(labels) == 2 and labels[0].shape == (k.n_points,)
     assert labels[0].max() <= len(shape.part_names)  # the null output is index C
+
+
+def test_adam_and_cosine_match_torch():
+    from partlift.distill.align import Adam, cosine_lr
+
+    torch.manual_seed(0)
+    a = torch.nn.Linear(4, 3)
+    b = torch.nn.Linear(4, 3)
+    b.load_state_dict(a.state_dict())
+    ours = Adam(list(a.parameters()), lr=0.01)
+    ref = torch.optim.Adam(b.parameters(), lr=0.01)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(ref, T_max=5, eta_min=0.0001)
+    x = torch.randn(8, 4)
+    for epoch in range(5):
+        ours.lr = cosine_lr(epoch, 5, 0.01, 0.0001)
+        assert ours.lr == pytest.approx(ref.param_groups[0]["lr"], rel=1e-9)
+        for net, opt in ((a, ours), (b, ref)):
+            opt.zero_grad()
+            (net(x) ** 2).sum().backward()
+            opt.step()
+        sched.step()
+    for p, q in zip(a.parameters(), b.parameters(), strict=True):
+        torch.testing.assert_close(p, q, rtol=1e-6, atol=1e-7)

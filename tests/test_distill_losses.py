@@ -120,3 +120,14 @@ def test_rescore_matches_reference(mode):
 def test_rescore_rejects_bad_mode():
     with pytest.raises(InputError, match="mode"):
         rescore(np.zeros(2, int), np.zeros(0, int), np.zeros(0, int), np.zeros(1, int), mode="x")
+
+
+def test_class_weights_null_excluded_from_balance():
+    # classes 0, 1 (parts) and 2 (null): 2 pairs of part 0, 2 of part 1, 20 null pairs.
+    cls = torch.tensor([0, 0, 1, 1] + [2] * 20)
+    with_null = class_weights(cls, 3)
+    assert with_null.tolist() == pytest.approx([2.0, 2.0, 1.0])  # log4(24 / (3 * 2)) + 1 = 2
+    balanced = class_weights(cls, 3, null_class=2)
+    assert balanced.tolist() == pytest.approx([1.0, 1.0, 1.0])
+    # one-part category: the part is not boosted against the null output
+    assert class_weights(torch.tensor([0] + [1] * 9), 2, null_class=1).tolist() == pytest.approx([1.0, 1.0])

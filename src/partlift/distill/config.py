@@ -97,6 +97,10 @@ class DistillConfig:
             of {parts, none} plays the role of PartSLIP's 0.5 vote threshold). False = the
             released student (every point gets a part).
         null_weight: confidence of a null pseudo-prediction (teacher scores are in [0.5, 1]).
+        balance_null: include the null output in the class-balance weights ω (True), or
+            balance the parts among themselves and give the null output ω = 1 (False, default:
+            measured in docs/partdistill.md; in a one-part category the null evidence is most of
+            the pairs and the balance would weigh the part up to 4x).
         rescore_null: also re-score the null pseudo-predictions in the backward round (True), or
             keep their weight at ``null_weight`` (False): re-scoring judges the *teacher's*
             predictions (§4.5); the null evidence is ours and not the teacher's.
@@ -133,6 +137,7 @@ class DistillConfig:
     backward_latest: float = 0.6
     null_class: bool = True
     null_weight: float = 0.5
+    balance_null: bool = False
     rescore_null: bool = False
     region: str = "auto"
     confidence: str = "score"

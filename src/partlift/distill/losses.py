@@ -32,13 +32,23 @@ __all__ = [
 
 
 def class_weights(pair_class: torch.Tensor, n_classes: int, *, base: float = 4.0,
-                  max_weight: float = 4.0) -> torch.Tensor:
-    """(C,) float32 class-balance weights ω of METHODS §4.4 (``get_class_weight``, opt = 1).
+                  max_weight: float = 4.0, null_class: int | None = None) -> torch.Tensor:
+    """(K,) float32 class-balance weights ω of METHODS §4.4 (``get_class_weight``, opt = 1).
 
     ``N_c`` = number of covered pairs of class c; ``ω_c = clip(log_base(Σ N / (C N_c)) + 1, 1,
     max_weight)``. A class absent from the pairs gets ``max_weight`` (the released division by
     zero gives ∞, clipped). With no pairs at all every class gets ``max_weight``.
+
+    ``null_class``: index of the "none" output (our extension, see
+    :class:`~partlift.distill.config.DistillConfig`), or None. When given, the balance is computed
+    over the C part classes only (C = ``n_classes - 1``) and ω_null = 1: the null evidence is far
+    more frequent than any part and would otherwise push every part to the upper clip, which
+    in a one-part category labels most of the object with that part.
     """
+    if null_class is not None:
+        keep = pair_class != null_class
+        w = class_weights(pair_class[keep], n_classes - 1, base=base, max_weight=max_weight)
+        return torch.cat([w[:null_class], w.new_ones(1), w[null_class:]])
     counts = torch.bincount(pair_class, minlength=n_classes).to(torch.float64)
     total = counts.sum()
     with torch.no_grad():
@@ -57,6 +67,7 @@ def forward_loss(
     *,
     base: float = 4.0,
     max_weight: float = 4.0,
+    null_class: int | None = None,
 ) -> torch.Tensor:
     """The mask-aware, confidence-weighted, class-balanced distillation loss (METHODS §4.4).
 
@@ -65,6 +76,7 @@ def forward_loss(
         pair_point: (P,) int64 point of each covered pair, in [0, Q).
         pair_class: (P,) int64 class of the pair's teacher prediction, in [0, C).
         pair_conf: (P,) float32 weight of the pair (teacher confidence, or re-scored κ′).
+        null_class: the "none" output's index when the student has one (see :func:`class_weights`).
 
     Returns:
         scalar ``mean_q [Σ_{pairs at q} conf · ω_c · (−log softmax(logits_q)_c)] / max(1, #pairs at
@@ -74,7 +86,7 @@ def forward_loss(
     q, c = logits.shape
     if pair_point.numel() == 0:
         return logits.sum() * 0.0
-    w = class_weights(pair_class, c, base=base, max_weight=max_weight).to(logits.device)
+    w = class_weights(pair_class, c, base=base, max_weight=max_weight, null_class=null_class).to(logits.device)
     logp = torch.log_softmax(logits, dim=-1)
     ce = -logp[pair_point, pair_class] * w[pair_class]
     num = torch.zeros(q, dtype=logits.dtype, device=logits.device).index_add_(0, pair_point, pair_conf * ce)

@@ -298,7 +298,10 @@ def test_predict_knowledge_shapes(chair_knowledge):
     student = build_student(len(shape.part_names), TINY)
     labels = predict_knowledge(student, [k, k])
     assert len(labels) == 2 and labels[0].shape == (k.n_points,)
+    np.testing.assert_array_equal(labels[0], labels[1])
     assert labels[0].max() <= len(shape.part_names)  # the null output is index C
+    parts = predict_knowledge(student, [k], parts_only=True)[0]
+    assert parts.max() < len(shape.part_names)
 
 
 def test_adam_and_cosine_match_torch():

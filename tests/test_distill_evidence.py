@@ -6,7 +6,13 @@ import numpy as np
 
 from partlift.data.synthetic import generate
 from partlift.distill.config import distill_preset
-from partlift.distill.evidence import Evidence, EvidenceSettings, markdown, run_experiment, shift_shape
+from partlift.distill.evidence import (
+    Evidence,
+    EvidenceSettings,
+    markdown,
+    run_experiment,
+    shift_shape,
+)
 
 
 def test_shift_shape_keeps_labels_and_changes_geometry():

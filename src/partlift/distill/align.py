@@ -63,6 +63,7 @@ __all__ = [
     "AlignResult",
     "align",
     "predict_knowledge",
+    "knowledge_logits",
     "save_student",
     "load_student",
     "LoadedStudent",
@@ -251,36 +252,70 @@ def _make_batch(
 
 
 @torch.no_grad()
-def predict_knowledge(student: Student, knowledge: Sequence[ShapeKnowledge], *, device: str | torch.device = "cpu",
-                      batch_size: int = 8) -> list[np.ndarray]:
-    """(M,) int64 student argmax on every shape's knowledge points (no augmentation, eval mode).
+def knowledge_logits(student: Student, knowledge: Sequence[ShapeKnowledge], *, device: str | torch.device = "cpu",
+                     seed: int = 0) -> list[np.ndarray]:
+    """(M, K) float32 student logits on every shape's knowledge points (no augmentation, eval mode).
 
-    All M knowledge points of a shape go through the student at once (the backbones accept any
-    point count), so the snapshot of §4.5 sees the same points the knowledge is defined on.
+    The student sees clouds of ``config.n_points`` points, as in training: a shape's M knowledge
+    points are split by a seeded permutation into chunks of ``n_points`` (the last one filled up
+    with other points of the shape), so every knowledge point is predicted at the training density.
     """
     student.eval()
-    out: list[np.ndarray] = []
+    n = student.config.n_points
     dev = torch.device(device)
-    i = 0
-    while i < len(knowledge):
-        m = knowledge[i].n_points
-        j = i
-        while j < len(knowledge) and j - i < batch_size and knowledge[j].n_points == m:
-            j += 1
-        xyz = torch.from_numpy(np.stack([k.xyz for k in knowledge[i:j]])).to(dev)
-        inp = torch.from_numpy(np.stack([k.inputs for k in knowledge[i:j]])).to(dev)
-        out.extend(student(xyz, inp).argmax(-1).cpu().numpy().astype(np.int64))
-        i = j
+    out: list[np.ndarray] = []
+    for k in knowledge:
+        m = k.n_points
+        order = np.random.default_rng([seed, m]).permutation(m)
+        n_chunks = max(1, math.ceil(m / n))
+        pad = n_chunks * n - m
+        idx = np.concatenate([order, order[:pad]]) if pad <= m else np.resize(order, n_chunks * n)
+        idx = idx.reshape(n_chunks, n)
+        xyz = torch.from_numpy(k.xyz[idx]).to(dev)
+        inp = torch.from_numpy(k.inputs[idx]).to(dev)
+        logits = student(xyz, inp).reshape(n_chunks * n, -1).cpu().numpy()
+        res = np.empty((m, logits.shape[1]), np.float32)
+        res[idx.reshape(-1)[::-1]] = logits[::-1]  # the first occurrence of a padded point wins
+        out.append(res)
     return out
 
 
-def _rescored(labels: np.ndarray, k: ShapeKnowledge, config: DistillConfig) -> np.ndarray:
-    """(D,) κ′ of a shape's predictions; null pseudo-predictions keep their weight unless
-    ``config.rescore_null``."""
-    kappa = rescore(labels, k.pair_point, k.pair_pred, k.pred_class, mode=config.rescore)
-    if k.with_null and not config.rescore_null:
-        null = k.pred_class >= len(k.part_names)
-        kappa[null] = k.pred_conf[null]
+def predict_knowledge(student: Student, knowledge: Sequence[ShapeKnowledge], *, device: str | torch.device = "cpu",
+                      seed: int = 0, parts_only: bool = False) -> list[np.ndarray]:
+    """(M,) int64 student argmax on every shape's knowledge points (see :func:`knowledge_logits`).
+
+    ``parts_only``: argmax over the C part outputs only (ignoring the "none" output).
+    """
+    c = student.n_parts if parts_only else None
+    return [lg[:, :c].argmax(axis=1).astype(np.int64) for lg in knowledge_logits(student, knowledge, device=device,
+                                                                                 seed=seed)]
+
+
+def _rescored(logits: np.ndarray, k: ShapeKnowledge, config: DistillConfig) -> np.ndarray:
+    """(D,) κ′ of a shape's predictions from the student's (M, K) logits on its knowledge points.
+
+    A teacher prediction is judged against the student's *part* prediction, the argmax over the C
+    part outputs: the released student has no "none" output, so that is its prediction (§4.5);
+    judging it against the full argmax would zero every prediction of a part the student still
+    ranks below "none" and drive small parts out. Null pseudo-predictions are, with
+    ``config.rescore_null``, judged against the full argmax; otherwise their weight is scaled by
+    the shape's ratio of part evidence after / before re-scoring (Σ κ′ / Σ κ over the part pairs),
+    so the balance between "some part" and "none" stays that of the forward round: box
+    predictions cover more than their part, so κ′ is on average below the teacher score, and
+    without the scaling the round would mostly move points to "none".
+    """
+    c = len(k.part_names)
+    kappa = rescore(logits[:, :c].argmax(axis=1), k.pair_point, k.pair_pred, k.pred_class, mode=config.rescore)
+    if k.with_null:
+        null = k.pred_class >= c
+        if config.rescore_null:
+            full = rescore(logits.argmax(axis=1), k.pair_point, k.pair_pred, k.pred_class, mode=config.rescore)
+            kappa[null] = full[null]
+        else:
+            part_pairs = ~null[k.pair_pred]
+            before = float(k.pred_conf[k.pair_pred[part_pairs]].sum())
+            after = float(kappa[k.pair_pred[part_pairs]].sum())
+            kappa[null] = k.pred_conf[null] * (after / before if before > 0 else 1.0)
     return kappa
 
 
@@ -414,10 +449,8 @@ def align(
     for epoch in range(start, n_epochs):
         t0 = time.perf_counter()
         if config.backward and backward_epoch is None and (pending_backward or epoch >= latest):
-            labels = predict_knowledge(student, knowledge, device=dev, batch_size=config.batch_size)
-            rescored = [
-                _rescored(lab, k, config) for lab, k in zip(labels, knowledge, strict=True)
-            ]
+            logits = knowledge_logits(student, knowledge, device=dev, seed=config.seed)
+            rescored = [_rescored(lg, k, config) for lg, k in zip(logits, knowledge, strict=True)]
             confs = rescored
             backward_epoch = epoch
             pending_backward = False

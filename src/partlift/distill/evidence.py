@@ -5,6 +5,7 @@
     python -m partlift.distill.evidence teachers     # box (B-VLM) vs pixel (P-VLM) teacher
     python -m partlift.distill.evidence collections  # pre-alignment on real-like / generated / both
     python -m partlift.distill.evidence real         # the real PartNet-Mobility dev shapes
+    python -m partlift.distill.evidence backbones    # the student backbone choice (TTA)
 
 Every experiment runs on generated shapes (:mod:`partlift.data.synthetic`) of the categories
 given (default five), test shapes from the generator's ``test`` split (seed 0), under the
@@ -55,7 +56,7 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_CATEGORIES: tuple[str, ...] = ("Chair", "Table", "StorageFurniture", "Kettle", "Lamp")
 REAL_ROOT = Path("/work/shared/data/partnete_real_dev")
-EXPERIMENTS: tuple[str, ...] = ("methods", "regimes", "teachers", "collections", "real")
+EXPERIMENTS: tuple[str, ...] = ("methods", "regimes", "teachers", "collections", "real", "backbones")
 
 SHIFT_STRETCH = 1.35
 """Largest per-axis stretch (and 1/shrink) of a "generated" shape (:func:`shift_shape`)."""
@@ -130,8 +131,13 @@ class _Context:
     vote_config: Any
 
 
+CACHE_VERSION = 4
+"""Bumped whenever the code behind a cached row changes (it is part of every cache key)."""
+
+
 def _hash(obj: Any) -> str:
-    return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()[:16]
+    payload = {"v": CACHE_VERSION, "obj": obj}
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
 class Evidence:
@@ -355,6 +361,11 @@ def run_experiment(name: str, ev: Evidence) -> dict[str, Any]:
         return ev.table(rows)
     if name == "real":
         return _real(ev, cfg)
+    if name == "backbones":
+        from partlift.distill.backbones import list_backbones
+
+        rows = {f"TTA forward only, {b} (width {cfg.width})": ev.tta(fwd.replace(backbone=b)) for b in list_backbones()}
+        return ev.table(rows)
     raise ValueError(f"unknown experiment {name!r}; choose one of {list(EXPERIMENTS)}")
 
 

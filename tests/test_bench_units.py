@@ -167,3 +167,15 @@ def test_method_aliases_are_ablation_rows() -> None:
     check_methods(("partslip", "partstad-box", "partdistill-tta-forward"))
     with pytest.raises(InputError):
         check_methods(("partslap",))
+
+
+def test_speed_all_prints_one_json_object(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    import partlift.cli.speed as cli_speed
+    from partlift.cli.main import main
+
+    monkeypatch.setattr(cli_speed, "list_stages", lambda: ["synth", "no-such-stage"])
+    assert main(["speed", "all", "--json", "--device", "cpu", "--points", "200"]) == 0
+    payload = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert payload["device"] == "cpu" and payload["machine"]["cpu_count"] >= 1
+    assert payload["stages"]["synth"]["stage"] == "synth" and payload["stages"]["synth"]["peak_rss_mb"] > 0
+    assert "error" in payload["stages"]["no-such-stage"]

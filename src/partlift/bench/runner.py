@@ -10,7 +10,9 @@ Resume: every (method, shape) result is a committed record under ``<out>/shapes`
 :mod:`partlift.bench.store`). Running the same command again skips finished records and redoes
 only missing ones, so an interrupted run continues where it stopped. The folder remembers the
 settings fingerprint of its run (``run.json``); a run with other settings refuses the folder
-unless ``fresh=True``. Methods may be added to a finished run.
+unless ``fresh=True``. Methods may be added to a finished run. The fingerprint covers settings,
+method options and preparation outputs, not the code: after changing partlift itself, rerun with
+``fresh=True`` (``--fresh``) so that no record of the old code is kept.
 """
 
 from __future__ import annotations

@@ -37,7 +37,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--count", type=int, metavar="N", help="synthetic: test shapes per category (default 3); "
                    "real data: at most N test shapes per category")
     p.add_argument("--methods", nargs="+", default=["partslip"], metavar="METHOD",
-                   help="methods: partslip partstad partdistill partdistill-tta (default: partslip)")
+                   help="methods: partslip partstad partdistill partdistill-tta, or the ablation rows "
+                   "partstad-box partstad-nullonly partdistill-forward partdistill-tta-forward (default: partslip)")
     p.add_argument("--teacher", default="simulated:zeroshot", help="teacher spec (default: simulated:zeroshot)")
     p.add_argument("--shots", metavar="SRC", help="few-shot shapes for PartSTAD: DIR, synthetic:N or root:K "
                    "(K per category taken from --root and excluded from evaluation)")

@@ -11,13 +11,14 @@ sphere, METHODS §1.1) and per-point inputs ``feats`` (B, N, F_in) (xyz, optiona
 normals, see :func:`partlift.distill.student.point_inputs`) to per-point features
 (B, N, ``out_dim``). kNN and farthest-point sampling are plain torch (no torch-cluster).
 
-Backbones (sizes at ``width = 1``):
+Backbones (sizes at ``width = 1``; the default, ``pointnet``, was chosen by measurement — TTA
+mIoU and CPU time on generated shapes, docs/partdistill.md "Backbones"):
 
 * ``pointnet`` — shared MLP 64-128-256 with the global max-pooled feature concatenated to each
   point (PointNet segmentation, no local grouping). Fastest, blind to local shape.
 * ``dgcnn`` — three EdgeConv layers (64, 64, 128) over a static 16-NN graph on xyz
-  (DGCNN without the dynamic graph re-computation, which cost 3x on the CPU), a 256-d point
-  feature and a 256-d global max feature.
+  (DGCNN without re-computing the graph in feature space, to save kNN passes on the CPU), a
+  256-d point feature and a 256-d global max feature.
 * ``pointnet2`` — PointNet++ single-scale grouping with kNN groups: SA(N/4 FPS centres, 32-NN,
   64-64-128), SA(N/16, 32-NN, 128-128-256), global SA (256-512), then three feature-propagation
   levels (3-NN inverse squared distance interpolation, as Point-M2AE's propagation) to 128-d

@@ -88,7 +88,7 @@ class EvidenceSettings:
     test_points: int = 10_000
     collection_count: int = 20
     collection_points: int = 10_000
-    pre_items: int = 800
+    pre_items: int = 2400
     preset: str = "fast"
     teacher: str = "simulated:zeroshot"
     seed: int = 0
@@ -364,7 +364,12 @@ def run_experiment(name: str, ev: Evidence) -> dict[str, Any]:
     if name == "backbones":
         from partlift.distill.backbones import list_backbones
 
-        rows = {f"TTA forward only, {b} (width {cfg.width})": ev.tta(fwd.replace(backbone=b)) for b in list_backbones()}
+        steps = cfg.tta_epochs * cfg.tta_steps_per_epoch
+        rows = {f"TTA forward only, {b} (width {cfg.width}, {steps} steps)": ev.tta(fwd.replace(backbone=b))
+                for b in list_backbones()}
+        default = DistillConfig(seed=cfg.seed).replace(backward=False)
+        d_steps = default.tta_epochs * default.tta_steps_per_epoch
+        rows[f"TTA forward only, default: {default.backbone} (width {default.width}, {d_steps} steps)"] = ev.tta(default)
         return ev.table(rows)
     raise ValueError(f"unknown experiment {name!r}; choose one of {list(EXPERIMENTS)}")
 

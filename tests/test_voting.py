@@ -442,7 +442,8 @@ def test_inputs_are_validated_at_the_boundary():
     "field, value",
     [("vote_threshold", 0.0), ("vote_threshold", 1.5), ("whole_object_ratio", -1.0),
      ("priority_mode", "largest"), ("small_part_names", "handle"), ("merge_size_ratio", 0.0),
-     ("instance_iou", 2.0), ("aabb_iou_eps", 1.0), ("adjacency", float("nan"))],
+     ("instance_iou", 2.0), ("aabb_iou_eps", 1.0), ("adjacency", float("nan")),
+     ("region", "polygon")],
 )
 def test_config_rejects_bad_values(field, value):
     with pytest.raises(InputError, match=field):
@@ -479,3 +480,73 @@ def test_parity_with_many_superpoint_view_keys():
     b = partslip_labels_reference(views, preds, sp, xyz)
     for x, y in zip(a, b, strict=True):
         np.testing.assert_array_equal(x, y)
+
+
+# --------------------------------------------------------------------------- mask region
+
+
+def with_masks(preds: Predictions, masks: np.ndarray) -> Predictions:
+    return dataclasses.replace(preds, masks=np.asarray(masks, bool))
+
+
+def test_mask_region_hand_computed():
+    # The hand case with masks instead of boxes: mask A (back, view 0) holds pixel (2, 2) only
+    # (point 0); mask B (handle, view 0) holds the pixels of points 2 and 4; mask C (back, view 1)
+    # holds the pixels of points 0, 1, 3 and 4.
+    views, preds, sp = hand_case()
+    masks = np.zeros((3, SIZE, SIZE), bool)
+    masks[0, 2, 2] = True
+    masks[1, 12, 12] = masks[1, 15, 15] = True
+    for x, y in ([5, 5], [7, 9], [10, 10], [20, 20]):
+        masks[2, y, x] = True
+    preds = with_masks(preds, masks)
+    eps = 1e-6
+    votes = vote_superpoints(views, preds, sp, VoteConfig(region="mask"))
+    # superpoint 0 (5 visible pairs): back = v0 point 0 + v1 points 0, 1 = 3; handle = v0 point 2.
+    # superpoint 1 (4 pairs): back = v1 points 3, 4 = 2; handle = v0 point 4 = 1.
+    expected = np.array([[3 / (5 + eps), 1 / (5 + eps)], [2 / (4 + eps), 1 / (4 + eps)], [0, 0]])
+    np.testing.assert_array_equal(votes.scores, expected)
+    res = partslip_labels(views, preds, sp, np.random.default_rng(0).normal(size=(6, 3)),
+                          config=VoteConfig(region="mask"))
+    # 3/5 labels superpoint 0 back; 2/(4 + eps) is just below 0.5, so superpoint 1 stays -1.
+    np.testing.assert_array_equal(res.semantic, [0, 0, 0, -1, -1, -1])
+
+
+def brute_force_mask_scores(views, preds, sp, config):
+    """§2.4 scores with mask membership, by loops (whole-object filter from the box votes)."""
+    kept = vote_superpoints(views, preds, sp, config).kept
+    m, c = sp.max() + 1, len(preds.part_names)
+    num, den = np.zeros((m, c)), np.zeros(m)
+    for v in range(views.n_views):
+        for p in np.flatnonzero(views.visible[v]):
+            den[sp[p]] += 1
+            x, y = (int(np.floor(t)) for t in views.screen_xy[v, p])
+            for j in range(c):
+                if any(kept[d] and preds.view[d] == v and preds.label[d] == j and preds.masks[d, y, x]
+                       for d in range(len(preds))):
+                    num[sp[p], j] += 1
+    return num / (den[:, None] + config.vote_eps)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_mask_region_matches_brute_force_on_random_cases(seed):
+    views, preds, sp, _ = random_case(seed)
+    rng = np.random.default_rng(seed)
+    masks = np.zeros((len(preds), SIZE, SIZE), bool)
+    for d, (x1, y1, x2, y2) in enumerate(preds.boxes):  # a random blob inside each box
+        yy, xx = np.mgrid[:SIZE, :SIZE]
+        inside = (xx >= x1) & (xx <= x2) & (yy >= y1) & (yy <= y2)
+        masks[d] = inside & (rng.random((SIZE, SIZE)) < 0.6)
+    preds = with_masks(preds, masks)
+    config = VoteConfig(region="mask")
+    votes = vote_superpoints(views, preds, sp, config)
+    np.testing.assert_allclose(votes.scores, brute_force_mask_scores(views, preds, sp, config), rtol=0, atol=1e-12)
+    box = vote_superpoints(views, preds, sp)
+    assert not np.array_equal(votes.scores, box.scores)  # the option changes something
+    np.testing.assert_array_equal(votes.kept, box.kept)
+
+
+def test_mask_region_without_masks_says_what_to_do():
+    views, preds, sp = hand_case()
+    with pytest.raises(InputError, match="no masks.*box\\+sam"):
+        vote_superpoints(views, preds, sp, VoteConfig(region="mask"))

@@ -30,6 +30,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, default=0, help="seed for every random choice")
     p.add_argument("--weights", default=None, help="PartSTAD weight-net checkpoint (--method partstad)")
     p.add_argument("--student", default=None, help="PartDistill student checkpoint (--method partdistill)")
+    p.add_argument("--vote-region", choices=("box", "mask"), default="box",
+                   help="what a prediction covers in PartSLIP voting: its box (PartSLIP) or its mask "
+                        "(needs a teacher with masks, e.g. box+sam or simulated)")
     p.add_argument("--points", type=int, default=None, help="points to sample from a mesh input")
     p.add_argument("--no-sheet", action="store_true", help="skip views.png")
     p.add_argument("--out", required=True, help="output folder")
@@ -39,6 +42,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from partlift.io import load_shape
+    from partlift.lifting.voting import VoteConfig
     from partlift.pipeline import Segmenter
     from partlift.summary import segmentation_summary
 
@@ -53,6 +57,7 @@ def run(args: argparse.Namespace) -> int:
         seed=args.seed,
         teacher_options={"seed": args.seed} if args.teacher.startswith("simulated") else {},
         method_options=method_options,
+        vote_config=VoteConfig(region=args.vote_region),
     )
     labels = seg.segment(shape, args.parts)
     out = Path(args.out)

@@ -35,6 +35,7 @@ PARTSLIP_SMALL_PARTS: tuple[str, ...] = (
 )
 
 PRIORITY_MODES: tuple[str, ...] = ("names", "size", "none")
+VOTE_REGIONS: tuple[str, ...] = ("box", "mask")
 
 # whole_object_boxes screens boxes on every this-many-th point before counting exactly.
 _WHOLE_STRIDE = 8
@@ -81,6 +82,14 @@ class VoteConfig:
         dis_eps: below this coverage sum the coverage-vector distance is 1 (§2.5 step 3: 1e-3).
         instance_iou: a candidate instance is kept iff in some view the 2D bounding box of its
             visible projections has IoU above this with a box of its part (§2.5 step 4: 0.5).
+        region: what a prediction covers in the semantic vote. ``"box"`` (PartSLIP, §2.4):
+            visible points strictly inside its box. ``"mask"`` (partlift's option, in the spirit
+            of PartSLIP++'s SAM masks, METHODS §5.1): visible points whose pixel
+            ``mask[floor(y), floor(x)]`` is set; the §2.4 score formula is otherwise unchanged
+            (each (visible point, view) pair votes at most once per part; the whole-object filter
+            and the small-part priority still use the boxes; the zero-area AABB shortcut does not
+            apply). Needs predictions with masks (e.g. teacher ``box+sam``). Instances (§2.5)
+            always use the boxes.
     """
 
     whole_object_ratio: float = 0.98
@@ -96,6 +105,7 @@ class VoteConfig:
     adjacency: float = 0.02
     dis_eps: float = 1e-3
     instance_iou: float = 0.5
+    region: str = "box"
 
     def __post_init__(self) -> None:
         positive = (
@@ -120,6 +130,10 @@ class VoteConfig:
             )
         if not np.isfinite(self.adjacency):
             raise InputError(f"VoteConfig.adjacency: expected a finite number, got {self.adjacency!r}")
+        if self.region not in VOTE_REGIONS:
+            raise InputError(
+                f"VoteConfig.region: expected one of {list(VOTE_REGIONS)}, got {self.region!r}"
+            )
         if self.priority_mode not in PRIORITY_MODES:
             raise InputError(
                 f"VoteConfig.priority_mode: expected one of {list(PRIORITY_MODES)}, "

@@ -11,11 +11,14 @@ holds a direct loop transcription of the same rules; the tests check that both a
 
 Shapes: ``V`` views, ``N`` points, ``M = superpoints.max() + 1`` superpoints (ids need not all be
 used; an unused id behaves as a never-visible superpoint), ``D`` predictions, ``C`` part names.
-Voting uses the predictions' boxes (``Predictions.boxes``); masks are ignored.
+Voting uses the predictions' boxes (``Predictions.boxes``) by default; with
+``VoteConfig(region="mask")`` the vote numerators count mask membership instead (partlift's
+option, see :class:`VoteConfig`), everything else unchanged.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -150,8 +153,45 @@ def vote_superpoints(
     config = _check_config(config)
     _check_views_predictions(views, preds)
     sp = _check_superpoints(superpoints, views.n_points)
-    inc = _incidence(views, preds, sp, config)
+    inc = _with_region_votes(_incidence(views, preds, sp, config), views, preds, sp, config)
     return _votes_from(inc, preds, config)
+
+
+def _mask_votes(views: Views, preds: Predictions, sp: np.ndarray, kept: np.ndarray) -> np.ndarray:
+    """(M, C) int64 §2.4 vote numerators with mask regions (``VoteConfig.region = "mask"``).
+
+    Counts, per superpoint and part, the (visible point, view) pairs covered by the mask of at
+    least one kept prediction of that part in that view.
+    """
+    from partlift.lifting.coverage import coverage
+
+    if preds.masks is None:
+        raise InputError(
+            "VoteConfig.region='mask': the predictions carry no masks; use a teacher that gives "
+            "masks (e.g. 'box+sam' or the simulated teacher) or region='box'"
+        )
+    m = int(sp.max()) + 1 if sp.size else 0
+    c = len(preds.part_names)
+    votes = np.zeros((m, c), np.int64)
+    cov = coverage(views, preds, region="mask").matrix.tocoo()
+    ok = kept[cov.row]
+    row, col = cov.row[ok].astype(np.int64), cov.col[ok].astype(np.int64)
+    if row.size == 0:
+        return votes
+    n_views = views.n_views
+    key = np.unique((col * n_views + preds.view[row].astype(np.int64)) * c + preds.label[row].astype(np.int64))
+    point, part = key // (n_views * c), key % c
+    np.add.at(votes, (sp[point], part), 1)
+    return votes
+
+
+def _with_region_votes(
+    inc: _Incidence, views: Views, preds: Predictions, sp: np.ndarray, config: VoteConfig
+) -> _Incidence:
+    """``inc`` with its vote numerators counted over masks when ``config.region == "mask"``."""
+    if config.region == "box":
+        return inc
+    return dataclasses.replace(inc, votes=_mask_votes(views, preds, sp, inc.kept))
 
 
 def _votes_from(inc: _Incidence, preds: Predictions, config: VoteConfig) -> SuperpointVotes:
@@ -287,7 +327,7 @@ def partslip_labels(
     names = _check_part_names(part_names, preds)
     spts = _check_superpoints(superpoints, views.n_points)
     xyz64 = _check_xyz(xyz, views.n_points)
-    inc = _incidence(views, preds, spts, config)
+    inc = _with_region_votes(_incidence(views, preds, spts, config), views, preds, spts, config)
     votes = _votes_from(inc, preds, config)
     sp_labels = label_superpoints(votes.scores, names, config, relative_size=votes.relative_size)
     lo, hi = superpoint_boxes_3d(xyz64, spts)

@@ -36,6 +36,16 @@ def test_segment_writes_every_output(chair_dir, tmp_path, capsys):
     assert summary["settings"]["teacher"].startswith("simulated:oracle")
 
 
+def test_segment_vote_region_mask_is_used_and_recorded(chair_dir, tmp_path):
+    args = ["segment", str(chair_dir), "--teacher", "simulated:oracle", "--preset", "tiny", "--no-sheet"]
+    assert main([*args, "--out", str(tmp_path / "box")]) == 0
+    assert main([*args, "--vote-region", "mask", "--out", str(tmp_path / "mask")]) == 0
+    box = json.loads((tmp_path / "box" / "summary.json").read_text())
+    mask = json.loads((tmp_path / "mask" / "summary.json").read_text())
+    assert json.dumps(mask).count('"region": "mask"') >= 1 and '"region": "mask"' not in json.dumps(box)
+    assert not np.array_equal(np.load(tmp_path / "box" / "semantic.npy"), np.load(tmp_path / "mask" / "semantic.npy"))
+
+
 def test_segment_mesh_input_writes_glb_and_face_labels(tmp_path):
     mesh_path = tmp_path / "chair.glb"
     generate("Chair", seed=6, n_points=1000).mesh.export(mesh_path)

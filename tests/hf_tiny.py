@@ -71,6 +71,30 @@ def _bert_tokenizer():
     return BertTokenizer(vocab={t: i for i, t in enumerate(vocab)})
 
 
+def _clip_configs(tok, image_size: int, layers: int) -> dict:
+    """Tiny CLIP ``text_config`` and ``vision_config`` (width 32, 16-px patches) for OWLv2 / CLIPSeg."""
+    tower = dict(hidden_size=32, intermediate_size=64, num_hidden_layers=layers, num_attention_heads=2)
+    return dict(
+        text_config=dict(
+            tower,
+            vocab_size=len(tok),
+            max_position_embeddings=16,
+            bos_token_id=tok.bos_token_id,
+            eos_token_id=tok.eos_token_id,
+            pad_token_id=tok.pad_token_id,
+        ),
+        vision_config=dict(tower, image_size=image_size, patch_size=16),
+        projection_dim=32,
+    )
+
+
+def _save(path: Path, model, proc) -> Path:
+    """Save ``model`` and ``proc`` into ``path`` as ``save_pretrained`` writes a checkpoint."""
+    model.save_pretrained(path)
+    proc.save_pretrained(path)
+    return Path(path)
+
+
 def save_tiny_owlv2(path: Path, image_size: int = 64) -> Path:
     """A tiny OWLv2 detector (patch 16 over ``image_size``) + processor, saved in ``path``."""
     from transformers import (
@@ -81,36 +105,13 @@ def save_tiny_owlv2(path: Path, image_size: int = 64) -> Path:
     )
 
     tok = _clip_tokenizer()
-    cfg = Owlv2Config(
-        text_config=dict(
-            vocab_size=len(tok),
-            hidden_size=32,
-            intermediate_size=64,
-            num_hidden_layers=1,
-            num_attention_heads=2,
-            max_position_embeddings=16,
-            bos_token_id=tok.bos_token_id,
-            eos_token_id=tok.eos_token_id,
-            pad_token_id=tok.pad_token_id,
-        ),
-        vision_config=dict(
-            hidden_size=32,
-            intermediate_size=64,
-            num_hidden_layers=1,
-            num_attention_heads=2,
-            image_size=image_size,
-            patch_size=16,
-        ),
-        projection_dim=32,
-    )
+    cfg = Owlv2Config(**_clip_configs(tok, image_size, layers=1))
     model = Owlv2ForObjectDetection(cfg).eval()
     proc = Owlv2Processor(
         image_processor=Owlv2ImageProcessorPil(size={"height": image_size, "width": image_size}),
         tokenizer=tok,
     )
-    model.save_pretrained(path)
-    proc.save_pretrained(path)
-    return Path(path)
+    return _save(path, model, proc)
 
 
 def save_tiny_grounding_dino(path: Path, image_size: int = 64) -> Path:
@@ -164,9 +165,7 @@ def save_tiny_grounding_dino(path: Path, image_size: int = 64) -> Path:
         ),
         tokenizer=tok,
     )
-    model.save_pretrained(path)
-    proc.save_pretrained(path)
-    return Path(path)
+    return _save(path, model, proc)
 
 
 def save_tiny_sam(path: Path, image_size: int = 64) -> Path:
@@ -206,9 +205,7 @@ def save_tiny_sam(path: Path, image_size: int = 64) -> Path:
             mask_pad_size={"height": grid, "width": grid},
         )
     )
-    model.save_pretrained(path)
-    proc.save_pretrained(path)
-    return Path(path)
+    return _save(path, model, proc)
 
 
 def save_tiny_clipseg(path: Path, image_size: int = 64) -> Path:
@@ -222,26 +219,7 @@ def save_tiny_clipseg(path: Path, image_size: int = 64) -> Path:
 
     tok = _clip_tokenizer()
     cfg = CLIPSegConfig(
-        text_config=dict(
-            vocab_size=len(tok),
-            hidden_size=32,
-            intermediate_size=64,
-            num_hidden_layers=2,
-            num_attention_heads=2,
-            max_position_embeddings=16,
-            bos_token_id=tok.bos_token_id,
-            eos_token_id=tok.eos_token_id,
-            pad_token_id=tok.pad_token_id,
-        ),
-        vision_config=dict(
-            hidden_size=32,
-            intermediate_size=64,
-            num_hidden_layers=2,
-            num_attention_heads=2,
-            image_size=image_size,
-            patch_size=16,
-        ),
-        projection_dim=32,
+        **_clip_configs(tok, image_size, layers=2),
         extract_layers=[0, 1],
         reduce_dim=16,
         decoder_num_attention_heads=2,
@@ -252,6 +230,4 @@ def save_tiny_clipseg(path: Path, image_size: int = 64) -> Path:
         image_processor=ViTImageProcessorPil(size={"height": image_size, "width": image_size}),
         tokenizer=tok,
     )
-    model.save_pretrained(path)
-    proc.save_pretrained(path)
-    return Path(path)
+    return _save(path, model, proc)

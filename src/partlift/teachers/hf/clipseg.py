@@ -33,19 +33,14 @@ import torch.nn.functional as F
 from partlift.errors import InputError
 from partlift.teachers.hf.common import (
     DEFAULT_BATCH_SIZE,
-    batched,
-    check_batch_size,
+    HFAdapter,
     check_part_names,
     check_probability,
     check_template,
     check_views,
     dtype_tag,
-    load_pretrained,
     mask_to_box,
-    model_label,
-    resolve_device,
-    resolve_dtype,
-    view_images,
+    resolve_runtime,
 )
 from partlift.types import Predictions, Shape, Views
 
@@ -92,25 +87,12 @@ def build(
             does not exist here.
         InputError: an option is out of range.
     """
-    what = "clipseg"
-    dev = resolve_device(device)
-    dt = resolve_dtype(dtype)
-    batch_size = check_batch_size(batch_size)
+    dev, dt, batch_size = resolve_runtime(device, dtype, batch_size)
     threshold = check_probability("threshold", threshold)
-    template = check_template(template, what=what)
-    net, processor = load_pretrained(
+    template = check_template(template, what=ClipSegTeacher.what)
+    return ClipSegTeacher.load(
         model,
-        model_types=("clipseg",),
-        model_class="CLIPSegForImageSegmentation",
         local_files_only=local_files_only,
-        device=dev,
-        dtype=dt,
-        what=what,
-    )
-    return ClipSegTeacher(
-        net,
-        processor,
-        model_name=model_label(str(model)),
         device=dev,
         dtype=dt,
         batch_size=batch_size,
@@ -139,7 +121,7 @@ def separate_regions(prob: torch.Tensor, threshold: float, valid: torch.Tensor |
     return (arg[None] == parts) & keep[None]
 
 
-class ClipSegTeacher:
+class ClipSegTeacher(HFAdapter):
     """CLIPSeg as a partlift pixel teacher (see the module doc for the exact semantics).
 
     Attributes:
@@ -150,6 +132,9 @@ class ClipSegTeacher:
 
     kind = "pixel"
     needs_ground_truth = False
+    what = "clipseg"
+    model_types = ("clipseg",)
+    model_class = "CLIPSegForImageSegmentation"
 
     def __init__(
         self,
@@ -164,12 +149,9 @@ class ClipSegTeacher:
         template: str = TEMPLATE,
         foreground_only: bool = True,
     ) -> None:
-        self.net = net
-        self.processor = processor
-        self.model_name = model_name
-        self.device = device
-        self.dtype = dtype
-        self.batch_size = batch_size
+        super().__init__(
+            net, processor, model_name=model_name, device=device, dtype=dtype, batch_size=batch_size
+        )
         self.threshold = threshold
         self.template = template
         self.foreground_only = foreground_only
@@ -210,14 +192,10 @@ class ClipSegTeacher:
     def _forward(self, views: Views, text: dict[str, torch.Tensor], c: int):
         """Yield ``(prob (b, C, H, W), tokens (b, g, g, F))`` per batch of views."""
         h, w = views.image_size
-        for batch in batched(views.n_views, self.batch_size):
+        for batch, images in self.image_batches(views):
             b = len(batch)
-            images = self.processor.image_processor(images=view_images(views, batch), return_tensors="pt")
-            pixels = images["pixel_values"].to(self.device, self.dtype)
-            inputs = {k: v.repeat(b, 1) for k, v in text.items()}  # (b * C, L), image-major
-            inputs["pixel_values"] = pixels.repeat_interleave(c, dim=0)
-            with torch.inference_mode():
-                out = self.net(**inputs)
+            # text (b * C, L), image-major, each image repeated for its C queries
+            out = self.infer(text, b, pixel_values=self.pixels(images).repeat_interleave(c, dim=0))
             logits = out.logits.float().reshape(b, c, *out.logits.shape[-2:])
             prob = F.interpolate(logits, (h, w), mode="bilinear", align_corners=False).sigmoid()
             tokens = out.vision_model_output.last_hidden_state.float()[::c, 1:]  # (b, g*g, F)
@@ -238,9 +216,7 @@ class ClipSegTeacher:
             mean probability in the region, ``features`` (D, F) float32.
         """
         del shape
-        what = "clipseg"
-        check_views(views, what=what)
-        names = check_part_names(part_names, what=what)
+        names = self.check_inputs(views, part_names)
         c = len(names)
         text = self._queries(names)
         h, w = views.image_size

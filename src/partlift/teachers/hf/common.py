@@ -1,5 +1,9 @@
 """Shared plumbing of the Hugging Face teachers: the extra, weights, device/dtype, batching, boxes.
 
+:class:`HFAdapter` (and :class:`HFBoxTeacher` for the box teachers) holds what every adapter holds:
+the loaded model and processor, the device, dtype and batch size, and the loops around the forward
+passes; each adapter module keeps its model-specific pre- and post-processing.
+
 Nothing here imports ``transformers`` at module level: :func:`require_transformers` does, inside
 the builders, and turns its absence into an :class:`~partlift.errors.UnavailableError` that says
 how to install it.
@@ -20,7 +24,7 @@ import logging
 import os
 from collections.abc import Iterator, Sequence
 from types import ModuleType
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import torch
@@ -39,6 +43,7 @@ __all__ = [
     "dtype_tag",
     "model_label",
     "load_pretrained",
+    "resolve_runtime",
     "check_batch_size",
     "check_probability",
     "check_part_names",
@@ -56,6 +61,8 @@ __all__ = [
     "select_detections",
     "check_views",
     "assemble_box_predictions",
+    "HFAdapter",
+    "HFBoxTeacher",
 ]
 
 logger = logging.getLogger(__name__)
@@ -221,6 +228,16 @@ def load_pretrained(
     net = net.to(device).eval()
     logger.info("%s: loaded %s on %s (%s)", what, model, device, str(dtype).replace("torch.", ""))
     return net, processor
+
+
+def resolve_runtime(
+    device: str | torch.device, dtype: str | torch.dtype, batch_size: int
+) -> tuple[torch.device, torch.dtype, int]:
+    """The options every builder takes, checked in this order: ``(device, dtype, batch_size)``.
+
+    See :func:`resolve_device`, :func:`resolve_dtype` and :func:`check_batch_size` for the errors.
+    """
+    return resolve_device(device), resolve_dtype(dtype), check_batch_size(batch_size)
 
 
 def check_batch_size(batch_size: int) -> int:
@@ -463,3 +480,162 @@ def assemble_box_predictions(
         image_size=image_size,
         teacher=teacher,
     )
+
+
+_Adapter = TypeVar("_Adapter", bound="HFAdapter")
+
+
+class HFAdapter:
+    """What every Hugging Face adapter holds and does around its model-specific code.
+
+    Subclasses set :attr:`what` (the teacher's name in messages), :attr:`model_types` and
+    :attr:`model_class` (see :func:`load_pretrained`), and keep their own options and outputs.
+
+    Attributes:
+        net: the ``transformers`` model, in eval mode on ``device``.
+        processor: its processor (``image_processor``, and ``tokenizer`` for text models).
+        model_name: the model id or directory basename shown in the teacher's name.
+        device, dtype: where and in which precision the forward passes run.
+        batch_size: views per forward pass.
+    """
+
+    what: str = ""
+    model_types: tuple[str, ...] = ()
+    model_class: str = ""
+
+    def __init__(
+        self,
+        net: torch.nn.Module,
+        processor: object,
+        *,
+        model_name: str,
+        device: torch.device,
+        dtype: torch.dtype,
+        batch_size: int,
+    ) -> None:
+        self.net = net
+        self.processor = processor
+        self.model_name = model_name
+        self.device = device
+        self.dtype = dtype
+        self.batch_size = batch_size
+
+    @classmethod
+    def load(
+        cls: type[_Adapter],
+        model: str,
+        *,
+        local_files_only: bool,
+        device: torch.device,
+        dtype: torch.dtype,
+        batch_size: int,
+        **options: Any,
+    ) -> _Adapter:
+        """Load ``model`` (:func:`load_pretrained`) and wrap it with the adapter's ``options``."""
+        net, processor = load_pretrained(
+            model,
+            model_types=cls.model_types,
+            model_class=cls.model_class,
+            local_files_only=local_files_only,
+            device=device,
+            dtype=dtype,
+            what=cls.what,
+        )
+        return cls(
+            net,
+            processor,
+            model_name=model_label(str(model)),
+            device=device,
+            dtype=dtype,
+            batch_size=batch_size,
+            **options,
+        )
+
+    def check_inputs(self, views: Views, part_names: Sequence[str]) -> tuple[str, ...]:
+        """Check ``views`` (:func:`check_views`), then return the checked part names."""
+        check_views(views, what=self.what)
+        return check_part_names(part_names, what=self.what)
+
+    def image_batches(
+        self, views: Views, index: Sequence[int] | None = None
+    ) -> Iterator[tuple[list[int], Any]]:
+        """Yield ``(view ids, image processor output)`` for ``views`` ``index`` (default: all), by batch."""
+        if index is None:
+            index = range(views.n_views)
+        for batch in batched(len(index), self.batch_size):
+            ids = [int(index[i]) for i in batch]
+            yield ids, self.processor.image_processor(images=view_images(views, ids), return_tensors="pt")
+
+    def pixels(self, images: Any) -> torch.Tensor:
+        """The processor's ``pixel_values`` (b, 3, h', w') on the adapter's device and in its dtype."""
+        return images["pixel_values"].to(self.device, self.dtype)
+
+    def infer(self, text: dict[str, torch.Tensor], n_images: int, **inputs: Any) -> Any:
+        """The model's output (no grad) on ``inputs`` plus ``text`` repeated for ``n_images`` images.
+
+        ``text`` holds (T, L) tensors (T = 1 prompt or C queries); they are repeated image-major, so
+        row ``i * T + k`` is text row ``k`` for image ``i``.
+        """
+        inputs.update({k: v.repeat(n_images, 1) for k, v in text.items()})
+        with torch.inference_mode():
+            return self.net(**inputs)
+
+
+class HFBoxTeacher(HFAdapter):
+    """An :class:`HFAdapter` that is a box teacher with GLIP's post-processing (METHODS §1.3).
+
+    Subclasses set, besides :class:`HFAdapter`'s attributes:
+
+    Attributes:
+        nms_iou: class-wise NMS IoU threshold.
+        max_detections: boxes kept per view after NMS.
+    """
+
+    kind = "box"
+    needs_ground_truth = False
+    nms_iou: float
+    max_detections: int
+
+    def nms_tag(self) -> str:
+        """The part of the teacher's name that non-default ``nms_iou`` / ``max_detections`` add."""
+        extra = ""
+        if self.nms_iou != NMS_IOU:
+            extra += f",nms={self.nms_iou:g}"
+        if self.max_detections != MAX_DETECTIONS:
+            extra += f",max={self.max_detections}"
+        return extra
+
+    def keep_detections(
+        self,
+        ids: Sequence[int],
+        scores: torch.Tensor,
+        labels: torch.Tensor,
+        boxes: torch.Tensor,
+        feats: torch.Tensor,
+        *,
+        threshold: float,
+        image_size: tuple[int, int],
+    ) -> list[tuple[int, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]]:
+        """:func:`select_detections` on each view of a batch, as parts for :func:`assemble_box_predictions`.
+
+        Args:
+            ids: the b view ids of the batch.
+            scores, labels: (b, Q) float scores and int64 part indices of the Q candidates.
+            boxes: (b, Q, 4) float screen ``xyxy`` pixels.
+            feats: (b, Q, F) float features.
+            threshold: keep candidates scoring above this.
+            image_size: (H, W) to clip to.
+        """
+        parts = []
+        for j, v in enumerate(ids):
+            idx, kept_boxes = select_detections(
+                scores[j],
+                labels[j],
+                boxes[j],
+                threshold=threshold,
+                image_size=image_size,
+                nms_iou=self.nms_iou,
+                max_detections=self.max_detections,
+            )
+            parts.append((v, scores[j][idx], labels[j][idx], kept_boxes, feats[j][idx]))
+        return parts

@@ -27,20 +27,13 @@ from partlift.teachers.hf.common import (
     DEFAULT_BATCH_SIZE,
     MAX_DETECTIONS,
     NMS_IOU,
+    HFBoxTeacher,
     assemble_box_predictions,
-    batched,
     check_batch_size,
-    check_part_names,
     check_probability,
-    check_views,
     dtype_tag,
-    load_pretrained,
-    model_label,
     normalized_cxcywh_to_screen_xyxy,
-    resolve_device,
-    resolve_dtype,
-    select_detections,
-    view_images,
+    resolve_runtime,
 )
 from partlift.types import Predictions, Shape, Views
 
@@ -87,26 +80,13 @@ def build(
             does not exist here.
         InputError: an option is out of range.
     """
-    what = "grounding-dino"
-    dev = resolve_device(device)
-    dt = resolve_dtype(dtype)
-    batch_size = check_batch_size(batch_size)
+    dev, dt, batch_size = resolve_runtime(device, dtype, batch_size)
     box_threshold = check_probability("box_threshold", box_threshold)
     nms_iou = check_probability("nms_iou", nms_iou)
     max_detections = check_batch_size(max_detections)
-    net, processor = load_pretrained(
+    return GroundingDinoTeacher.load(
         model,
-        model_types=("grounding-dino",),
-        model_class="GroundingDinoForObjectDetection",
         local_files_only=local_files_only,
-        device=dev,
-        dtype=dt,
-        what=what,
-    )
-    return GroundingDinoTeacher(
-        net,
-        processor,
-        model_name=model_label(str(model)),
         device=dev,
         dtype=dt,
         batch_size=batch_size,
@@ -154,7 +134,7 @@ def phrase_token_map(
     return out
 
 
-class GroundingDinoTeacher:
+class GroundingDinoTeacher(HFBoxTeacher):
     """Grounding DINO as a partlift box teacher (see the module doc for the exact semantics).
 
     Attributes:
@@ -163,8 +143,9 @@ class GroundingDinoTeacher:
         needs_ground_truth: False.
     """
 
-    kind = "box"
-    needs_ground_truth = False
+    what = "grounding-dino"
+    model_types = ("grounding-dino",)
+    model_class = "GroundingDinoForObjectDetection"
 
     def __init__(
         self,
@@ -179,23 +160,16 @@ class GroundingDinoTeacher:
         nms_iou: float = NMS_IOU,
         max_detections: int = MAX_DETECTIONS,
     ) -> None:
-        self.net = net
-        self.processor = processor
-        self.model_name = model_name
-        self.device = device
-        self.dtype = dtype
-        self.batch_size = batch_size
+        super().__init__(
+            net, processor, model_name=model_name, device=device, dtype=dtype, batch_size=batch_size
+        )
         self.box_threshold = box_threshold
         self.nms_iou = nms_iou
         self.max_detections = max_detections
 
     @property
     def name(self) -> str:
-        extra = dtype_tag(self.dtype)
-        if self.nms_iou != NMS_IOU:
-            extra += f",nms={self.nms_iou:g}"
-        if self.max_detections != MAX_DETECTIONS:
-            extra += f",max={self.max_detections}"
+        extra = dtype_tag(self.dtype) + self.nms_tag()
         return f"grounding-dino({self.model_name},th={self.box_threshold:g}{extra})"
 
     @property
@@ -217,9 +191,7 @@ class GroundingDinoTeacher:
             (D, d_model) float32.
         """
         del shape
-        what = "grounding-dino"
-        check_views(views, what=what)
-        names = check_part_names(part_names, what=what)
+        names = self.check_inputs(views, part_names)
         prompt, spans = make_prompt([n.strip() for n in names])
         tok = self.processor.tokenizer(prompt, return_offsets_mapping=True)
         n_tokens = len(tok["input_ids"])
@@ -242,30 +214,19 @@ class GroundingDinoTeacher:
 
         h, w = views.image_size
         parts: list[tuple[int, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]] = []
-        for batch in batched(views.n_views, self.batch_size):
-            images = self.processor.image_processor(images=view_images(views, batch), return_tensors="pt")
-            inputs = {k: v.repeat(len(batch), 1) for k, v in text.items()}
-            inputs["pixel_values"] = images["pixel_values"].to(self.device, self.dtype)
+        for batch, images in self.image_batches(views):
+            inputs = {"pixel_values": self.pixels(images)}
             if "pixel_mask" in images:
                 inputs["pixel_mask"] = images["pixel_mask"].to(self.device)
-            with torch.inference_mode():
-                out = self.net(**inputs)
+            out = self.infer(text, len(batch), **inputs)
             probs = out.logits[..., :n_tokens].float().sigmoid()  # (b, Q, L)
             # Per-phrase score: max token probability over the phrase's tokens -> (b, Q, C).
             phrase = (probs[:, :, None, :] * tmap[None, None]).amax(dim=-1)
             scores, labels = phrase.max(dim=-1)
             boxes = normalized_cxcywh_to_screen_xyxy(out.pred_boxes.float(), w, h)
             feats = out.last_hidden_state.float()
-            for j, v in enumerate(batch):
-                idx, kept_boxes = select_detections(
-                    scores[j],
-                    labels[j],
-                    boxes[j],
-                    threshold=self.box_threshold,
-                    image_size=(h, w),
-                    nms_iou=self.nms_iou,
-                    max_detections=self.max_detections,
-                )
-                parts.append((v, scores[j][idx], labels[j][idx], kept_boxes, feats[j][idx]))
+            parts += self.keep_detections(
+                batch, scores, labels, boxes, feats, threshold=self.box_threshold, image_size=(h, w)
+            )
         return assemble_box_predictions(parts, names, (h, w), self.feature_dim, self.name)
 

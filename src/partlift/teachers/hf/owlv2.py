@@ -25,21 +25,14 @@ from partlift.teachers.hf.common import (
     DEFAULT_BATCH_SIZE,
     MAX_DETECTIONS,
     NMS_IOU,
+    HFBoxTeacher,
     assemble_box_predictions,
-    batched,
     check_batch_size,
-    check_part_names,
     check_probability,
     check_template,
-    check_views,
     dtype_tag,
-    load_pretrained,
-    model_label,
     normalized_cxcywh_to_screen_xyxy,
-    resolve_device,
-    resolve_dtype,
-    select_detections,
-    view_images,
+    resolve_runtime,
 )
 from partlift.types import Predictions, Shape, Views
 
@@ -88,27 +81,14 @@ def build(
             does not exist here.
         InputError: an option is out of range.
     """
-    what = "owlv2"
-    dev = resolve_device(device)
-    dt = resolve_dtype(dtype)
-    batch_size = check_batch_size(batch_size)
+    dev, dt, batch_size = resolve_runtime(device, dtype, batch_size)
     score_threshold = check_probability("score_threshold", score_threshold)
-    template = check_template(template, what=what)
+    template = check_template(template, what=Owlv2Teacher.what)
     nms_iou = check_probability("nms_iou", nms_iou)
     max_detections = check_batch_size(max_detections)
-    net, processor = load_pretrained(
+    return Owlv2Teacher.load(
         model,
-        model_types=("owlv2",),
-        model_class="Owlv2ForObjectDetection",
         local_files_only=local_files_only,
-        device=dev,
-        dtype=dt,
-        what=what,
-    )
-    return Owlv2Teacher(
-        net,
-        processor,
-        model_name=model_label(str(model)),
         device=dev,
         dtype=dt,
         batch_size=batch_size,
@@ -119,7 +99,7 @@ def build(
     )
 
 
-class Owlv2Teacher:
+class Owlv2Teacher(HFBoxTeacher):
     """OWLv2 as a partlift box teacher (see the module doc for the exact semantics).
 
     Attributes:
@@ -128,8 +108,9 @@ class Owlv2Teacher:
         needs_ground_truth: False.
     """
 
-    kind = "box"
-    needs_ground_truth = False
+    what = "owlv2"
+    model_types = ("owlv2",)
+    model_class = "Owlv2ForObjectDetection"
 
     def __init__(
         self,
@@ -145,12 +126,9 @@ class Owlv2Teacher:
         nms_iou: float = NMS_IOU,
         max_detections: int = MAX_DETECTIONS,
     ) -> None:
-        self.net = net
-        self.processor = processor
-        self.model_name = model_name
-        self.device = device
-        self.dtype = dtype
-        self.batch_size = batch_size
+        super().__init__(
+            net, processor, model_name=model_name, device=device, dtype=dtype, batch_size=batch_size
+        )
         self.score_threshold = score_threshold
         self.template = template
         self.nms_iou = nms_iou
@@ -161,10 +139,7 @@ class Owlv2Teacher:
         extra = dtype_tag(self.dtype)
         if self.template != TEMPLATE:
             extra += f",q={self.template!r}"
-        if self.nms_iou != NMS_IOU:
-            extra += f",nms={self.nms_iou:g}"
-        if self.max_detections != MAX_DETECTIONS:
-            extra += f",max={self.max_detections}"
+        extra += self.nms_tag()
         return f"owlv2({self.model_name},th={self.score_threshold:g}{extra})"
 
     @property
@@ -203,32 +178,17 @@ class Owlv2Teacher:
             (D, F) float32 class embeddings.
         """
         del shape
-        what = "owlv2"
-        check_views(views, what=what)
-        names = check_part_names(part_names, what=what)
+        names = self.check_inputs(views, part_names)
         text = self._queries(names)
         h, w = views.image_size
         side = max(h, w)  # OWLv2 normalises boxes by the padded square
         parts = []
-        for batch in batched(views.n_views, self.batch_size):
-            images = self.processor.image_processor(images=view_images(views, batch), return_tensors="pt")
-            b = len(batch)
-            inputs = {k: v.repeat(b, 1) for k, v in text.items()}  # (b * C, L), image-major
-            inputs["pixel_values"] = images["pixel_values"].to(self.device, self.dtype)
-            with torch.inference_mode():
-                out = self.net(**inputs)
+        for batch, images in self.image_batches(views):
+            out = self.infer(text, len(batch), pixel_values=self.pixels(images))  # text (b * C, L)
             scores, labels = out.logits.float().sigmoid().max(dim=-1)  # (b, P)
             boxes = normalized_cxcywh_to_screen_xyxy(out.pred_boxes.float(), side, side)
             feats = out.class_embeds.float()
-            for j, v in enumerate(batch):
-                idx, kept_boxes = select_detections(
-                    scores[j],
-                    labels[j],
-                    boxes[j],
-                    threshold=self.score_threshold,
-                    image_size=(h, w),
-                    nms_iou=self.nms_iou,
-                    max_detections=self.max_detections,
-                )
-                parts.append((v, scores[j][idx], labels[j][idx], kept_boxes, feats[j][idx]))
+            parts += self.keep_detections(
+                batch, scores, labels, boxes, feats, threshold=self.score_threshold, image_size=(h, w)
+            )
         return assemble_box_predictions(parts, names, (h, w), self.feature_dim, self.name)

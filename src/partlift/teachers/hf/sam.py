@@ -25,16 +25,11 @@ import torch.nn.functional as F
 from partlift.errors import InputError
 from partlift.teachers.hf.common import (
     DEFAULT_BATCH_SIZE,
-    batched,
-    check_batch_size,
+    HFAdapter,
     check_views,
     dtype_tag,
-    load_pretrained,
-    model_label,
-    resolve_device,
-    resolve_dtype,
+    resolve_runtime,
     screen_to_corner_xyxy,
-    view_images,
 )
 from partlift.types import Predictions, Views
 
@@ -86,25 +81,12 @@ def build(
             does not exist here.
         InputError: an option is invalid.
     """
-    what = "sam"
     if multimask not in MULTIMASK:
         raise InputError(f"sam: multimask must be one of {list(MULTIMASK)}, got {multimask!r}")
-    dev = resolve_device(device)
-    dt = resolve_dtype(dtype)
-    batch_size = check_batch_size(batch_size)
-    net, processor = load_pretrained(
+    dev, dt, batch_size = resolve_runtime(device, dtype, batch_size)
+    return SamRefiner.load(
         model,
-        model_types=("sam",),
-        model_class="SamModel",
         local_files_only=local_files_only,
-        device=dev,
-        dtype=dt,
-        what=what,
-    )
-    return SamRefiner(
-        net,
-        processor,
-        model_name=model_label(str(model)),
         device=dev,
         dtype=dt,
         batch_size=batch_size,
@@ -125,12 +107,16 @@ def resize_shape(height: int, width: int, longest_edge: int) -> tuple[int, int]:
     return int(height * scale + 0.5), int(width * scale + 0.5)
 
 
-class SamRefiner:
+class SamRefiner(HFAdapter):
     """SAM as a partlift :class:`~partlift.teachers.base.MaskRefiner`.
 
     Attributes:
         name: ``"sam(<model>)"``, with ``",mm=best"`` for the highest-of-three choice.
     """
+
+    what = "sam"
+    model_types = ("sam",)
+    model_class = "SamModel"
 
     def __init__(
         self,
@@ -143,12 +129,9 @@ class SamRefiner:
         batch_size: int,
         multimask: str = "single",
     ) -> None:
-        self.net = net
-        self.processor = processor
-        self.model_name = model_name
-        self.device = device
-        self.dtype = dtype
-        self.batch_size = batch_size
+        super().__init__(
+            net, processor, model_name=model_name, device=device, dtype=dtype, batch_size=batch_size
+        )
         self.multimask = multimask
 
     @property
@@ -167,8 +150,7 @@ class SamRefiner:
             ``predictions`` with ``masks`` (D, H, W) bool (SAM's mask of each box; it may be
             empty) and ``teacher`` suffixed with ``"+<name>"``.
         """
-        what = "sam"
-        check_views(views, what=what)
+        check_views(views, what=self.what)
         if not isinstance(predictions, Predictions):
             raise InputError(f"sam: expected partlift.types.Predictions, got {type(predictions).__name__}")
         h, w = views.image_size
@@ -187,11 +169,9 @@ class SamRefiner:
         ip = self.processor.image_processor
         pad = (int(_size(ip.pad_size, "height")), int(_size(ip.pad_size, "width")))
         resized = resize_shape(h, w, int(_size(ip.size, "longest_edge")))
-        for batch in batched(len(todo), self.batch_size):
-            vids = [int(todo[i]) for i in batch]
-            images = ip(images=view_images(views, vids), return_tensors="pt")
+        for vids, images in self.image_batches(views, todo):
             with torch.inference_mode():
-                emb = self.net.get_image_embeddings(images["pixel_values"].to(self.device, self.dtype))
+                emb = self.net.get_image_embeddings(self.pixels(images))
             for j, v in enumerate(vids):
                 rows = np.flatnonzero(predictions.view == v)
                 for start in range(0, rows.size, BOX_CHUNK):

@@ -9,6 +9,7 @@ raw outputs (a known normalised box) and following them through the adapter.
 from __future__ import annotations
 
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -302,10 +303,22 @@ def test_teachers_follow_the_protocols(owl, gdino, refiner, seg) -> None:
         assert isinstance(t, Teacher) and not t.needs_ground_truth
     assert (owl.kind, gdino.kind, seg.kind) == ("box", "box", "pixel")
     assert isinstance(refiner, MaskRefiner)
-    assert owl.name == "owlv2(owlv2,th=0)"
-    assert gdino.name == "grounding-dino(grounding_dino,th=0)"
-    assert refiner.name == "sam(sam)"
-    assert seg.name == "clipseg(clipseg,th=0.2)"
+    assert re.fullmatch(r"owlv2\(owlv2@[0-9a-f]{8},th=0\)", owl.name)
+    assert re.fullmatch(r"grounding-dino\(grounding_dino@[0-9a-f]{8},th=0\)", gdino.name)
+    assert re.fullmatch(r"sam\(sam@[0-9a-f]{8}\)", refiner.name)
+    assert re.fullmatch(r"clipseg\(clipseg@[0-9a-f]{8},th=0.2\)", seg.name)
+
+
+def test_local_checkpoint_folders_of_the_same_name_get_different_labels(tmp_path) -> None:
+    from partlift.teachers.hf.common import model_label
+
+    a, b = tmp_path / "a" / "owlv2", tmp_path / "b" / "owlv2"
+    for d, size in ((a, 3), (b, 4)):
+        d.mkdir(parents=True)
+        (d / "model.safetensors").write_bytes(b"x" * size)
+    assert model_label(str(a)).startswith("owlv2@") and model_label(str(a)) != model_label(str(b))
+    assert model_label(str(a)) == model_label(str(a) + "/")  # stable for the same folder
+    assert model_label("google/owlv2-base-patch16-ensemble") == "google/owlv2-base-patch16-ensemble"
 
 
 def test_owlv2_shapes_and_batching(owl, views) -> None:
@@ -407,7 +420,7 @@ def test_grounding_dino_box_coordinates_and_multi_token_phrases(gdino, views) ->
 
 def test_owlv2_runs_in_bfloat16_and_returns_float32(tiny_dirs, views) -> None:
     t = owlv2.build(model=str(tiny_dirs["owlv2"]), dtype="bfloat16", score_threshold=0.0)
-    assert t.name == "owlv2(owlv2,th=0,bf16)"
+    assert re.fullmatch(r"owlv2\(owlv2@[0-9a-f]{8},th=0,bf16\)", t.name)
     p = t.predict(views, PARTS, None)
     assert p.boxes.dtype == np.float32 and p.features.dtype == np.float32
 
@@ -423,7 +436,7 @@ def test_sam_refines_every_box_and_keeps_the_rest(owl, refiner, views) -> None:
     np.testing.assert_array_equal(out.label, boxes.label)
     np.testing.assert_array_equal(out.boxes, boxes.boxes)
     np.testing.assert_array_equal(out.features, boxes.features)
-    assert out.teacher == f"{boxes.teacher}+sam(sam)"
+    assert out.teacher == f"{boxes.teacher}+{refiner.name}"
     one = sam.SamRefiner(refiner.net, refiner.processor, model_name="x", device=refiner.device, dtype=refiner.dtype, batch_size=1)
     np.testing.assert_array_equal(one.refine(views, boxes).masks, out.masks)
 
@@ -472,7 +485,7 @@ def test_sam_with_no_predictions_and_mismatched_views(refiner, views) -> None:
 def test_refined_teacher_composes_a_box_teacher_with_sam(owl, refiner, views) -> None:
     t = RefinedTeacher(owl, refiner)
     p = t.predict(views, PARTS, None)
-    assert t.kind == "mask" and t.name == "owlv2(owlv2,th=0)+sam(sam)"
+    assert t.kind == "mask" and re.fullmatch(r"owlv2\(owlv2@\w{8},th=0\)\+sam\(sam@\w{8}\)", t.name)
     assert p.masks is not None and len(p) > 0
 
 
@@ -507,7 +520,7 @@ def test_clipseg_batching_and_background_option(seg, tiny_dirs, views) -> None:
     )
     assert_same_predictions(p, one.predict(views, PARTS, None))
     bg = clipseg.build(model=str(tiny_dirs["clipseg"]), threshold=0.2, foreground_only=False)
-    assert bg.name == "clipseg(clipseg,th=0.2,bg)"
+    assert re.fullmatch(r"clipseg\(clipseg@[0-9a-f]{8},th=0.2,bg\)", bg.name)
     q = bg.predict(views, PARTS, None)
     assert q.masks.sum() >= p.masks.sum()
 

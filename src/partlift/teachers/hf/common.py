@@ -19,6 +19,7 @@ of the image; both convert to screen pixels by subtracting half a pixel
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 import logging
 import os
@@ -149,10 +150,22 @@ def dtype_tag(dtype: torch.dtype) -> str:
 
 
 def model_label(model: str) -> str:
-    """A short label for a model id or directory: the id itself, or a directory's basename."""
-    if os.path.isdir(model):
-        return os.path.basename(os.path.normpath(model)) or model
-    return model
+    """A short label for a model id or directory, used in the teacher's name (a cache key).
+
+    A hub id is returned as is. A local directory gives ``basename@xxxxxxxx``: its basename and
+    8 hex digits of a hash of its absolute path and of the names, sizes and modification times
+    of its files, so that two checkpoint folders of the same name (or one folder re-trained in
+    place) never share cached predictions. The weights themselves are not read (they can be GBs).
+    """
+    if not os.path.isdir(model):
+        return model
+    root = os.path.abspath(model)
+    digest = hashlib.sha1(root.encode())
+    for name in sorted(os.listdir(root)):
+        st = os.stat(os.path.join(root, name))
+        digest.update(f"\0{name}\0{st.st_size}\0{st.st_mtime_ns}".encode())
+    base = os.path.basename(os.path.normpath(model)) or "model"
+    return f"{base}@{digest.hexdigest()[:8]}"
 
 
 def _looks_like_path(model: str) -> bool:

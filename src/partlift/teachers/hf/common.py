@@ -507,7 +507,8 @@ class HFAdapter:
     Attributes:
         net: the ``transformers`` model, in eval mode on ``device``.
         processor: its processor (``image_processor``, and ``tokenizer`` for text models).
-        model_name: the model id or directory basename shown in the teacher's name.
+        model_name: the label shown in the teacher's name (:func:`model_label`: the hub id, or a
+            local directory's ``basename@hash``).
         device, dtype: where and in which precision the forward passes run.
         batch_size: views per forward pass.
     """

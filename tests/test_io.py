@@ -296,6 +296,31 @@ def test_sample_mesh_vertex_colours_are_interpolated():
     assert (fi == 0).all()
 
 
+def double_sided_quad(back_rgb):
+    """A red unit quad (2 faces) plus its coincident, opposite-facing twins coloured ``back_rgb``."""
+    v = np.array([[0, 0, 0], [1, 0, 0], [1, 1, 0], [0, 1, 0]], float)
+    front = [[0, 1, 2], [0, 2, 3]]
+    back = [[0, 2, 1], [0, 3, 2]]
+    colours = [[255, 0, 0, 255]] * 2 + [[*back_rgb, 255]] * 2
+    return trimesh.Trimesh(vertices=v, faces=front + back, face_colors=colours, process=False)
+
+
+def test_sample_mesh_skips_default_white_back_faces_of_double_sided_faces():
+    from partlift.io.mesh import face_colours, white_backface_twins
+
+    mesh = double_sided_quad((255, 255, 255))
+    np.testing.assert_array_equal(white_backface_twins(mesh, face_colours(mesh)), [False, False, True, True])
+    _, rgb, _, fi = sample_mesh(mesh, 500, seed=0)
+    assert set(fi.tolist()) <= {0, 1}
+    np.testing.assert_allclose(rgb, np.tile([1.0, 0, 0], (500, 1)))
+    # a coloured (not default-white) back side is real and kept; so is a lone white face
+    grey = double_sided_quad((200, 200, 200))
+    assert not white_backface_twins(grey, face_colours(grey)).any()
+    assert set(sample_mesh(grey, 500, seed=0)[3].tolist()) == {0, 1, 2, 3}
+    lone = trimesh.Trimesh(vertices=mesh.vertices, faces=mesh.faces[2:], face_colors=[[255] * 4] * 2, process=False)
+    assert not white_backface_twins(lone, face_colours(lone)).any()
+
+
 def test_sample_mesh_is_area_uniform_and_seeded():
     # two triangles of areas 0.5 and 1.5
     mesh = trimesh.Trimesh(vertices=[[0, 0, 0], [1, 0, 0], [0, 1, 0], [5, 0, 0], [8, 0, 0], [5, 1, 0]],
@@ -484,6 +509,17 @@ def test_real_dev_shape_with_mesh_and_face_labels(real_dev_root):
     xyz = sample_mesh(shape.mesh, 20000, seed=0)[0]
     _, nearest = cKDTree(shape.xyz).query(xyz)
     assert np.median(np.abs(rgb - shape.rgb[nearest]).mean(axis=1)) < 0.06
+
+
+def test_real_double_sided_cabinet_samples_its_coloured_side(real_dev_root):
+    # StorageFurniture/45940's GLB repeats every face with a default-white twin: sampling both
+    # made half the points white (median colour error 0.39 against the ray-tested pc.ply).
+    from scipy.spatial import cKDTree
+
+    shape = load_shape(real_dev_root / "StorageFurniture" / "45940", with_mesh=True)
+    xyz, rgb, _, _ = sample_mesh(shape.mesh, 20000, seed=0)
+    _, nearest = cKDTree(xyz).query(shape.xyz)
+    assert np.median(np.abs(rgb[nearest] - shape.rgb).max(axis=1)) < 0.05
 
 
 # --- bad input: one test per case --------------------------------------------------------------------

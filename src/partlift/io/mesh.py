@@ -4,6 +4,14 @@ Colour of a sampled point (details in :mod:`partlift.io.mesh_colour`): a texture
 its UV up in its own material's base-colour image (bilinear, repeat wrap, times the glTF
 ``baseColorFactor``); other faces interpolate their vertex colours, else take their face colour,
 else their material's main colour; a mesh without any colour gives ``rgb = None``.
+
+Double-sided exports: PartNet-Mobility meshes (and other exports of double-sided materials)
+repeat every face as a coincident, opposite-facing twin, and often give the twin glTF's default
+material (untextured, exactly white). Sampling both would put a white point next to every
+coloured one, and the renders would look speckled white. :func:`sample_mesh` therefore skips a
+face that is untextured and exactly white when its coincident twin is not (measured on the six
+real dev meshes: 0–97 % of the faces, see :func:`white_backface_twins`); other faces, and twins
+of equal colour, are sampled as before.
 """
 
 from __future__ import annotations
@@ -77,10 +85,48 @@ def check_mesh_arg(mesh: Any, where: str) -> trimesh.Trimesh:
     return mesh
 
 
+def white_backface_twins(mesh: trimesh.Trimesh, colours: FaceColours | None) -> np.ndarray:
+    """(F,) bool: faces that are the default-white back side of a coloured double-sided face.
+
+    A face is flagged when (1) another face has the same three corner positions (quantised to
+    1e-6 of the bounding-box diagonal) with the opposite winding, (2) it is untextured with all
+    corner colours exactly (1, 1, 1) (glTF's default material), and (3) that twin is not.
+    Nothing is flagged without colours.
+    """
+    n_faces = len(mesh.faces)
+    flagged = np.zeros(n_faces, bool)
+    if colours is None or n_faces < 2:
+        return flagged
+    white = (colours.face_texture < 0) & (colours.corner_rgb >= 1.0).all(axis=(1, 2))
+    if not white.any() or white.all():
+        return flagged
+    verts = np.asarray(mesh.vertices, np.float64)
+    scale = max(float(np.linalg.norm(np.ptp(verts, axis=0))), 1e-12) * 1e-6
+    _, pos_id = np.unique(np.round(verts / scale).astype(np.int64), axis=0, return_inverse=True)
+    corners = pos_id.reshape(-1)[np.asarray(mesh.faces, np.int64)]  # (F, 3) position ids
+    _, face_key, counts = np.unique(np.sort(corners, axis=1), axis=0, return_inverse=True, return_counts=True)
+    face_key = face_key.reshape(-1)
+    tri = verts[np.asarray(mesh.faces, np.int64)]
+    normal = np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0])
+    # Exact pairs only: order faces by key and pair neighbours that share a key of count 2.
+    order = np.argsort(face_key, kind="stable")
+    k = face_key[order]
+    first = np.flatnonzero((k[:-1] == k[1:]) & (counts[k[:-1]] == 2))
+    a, b = order[first], order[first + 1]
+    opposite = np.einsum("ij,ij->i", normal[a], normal[b]) < 0
+    a, b = a[opposite], b[opposite]
+    flagged[a[white[a] & ~white[b]]] = True
+    flagged[b[white[b] & ~white[a]]] = True
+    return flagged
+
+
 def sample_mesh(
     mesh: trimesh.Trimesh, n_points: int = DEFAULT_MESH_POINTS, seed: int = 0
 ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray, np.ndarray]:
     """Sample ``n_points`` area-uniformly on ``mesh`` with colour, normal and source face.
+
+    Faces flagged by :func:`white_backface_twins` (the default-white back side of a coloured
+    double-sided face) are not sampled; their coloured twin is.
 
     Args:
         mesh: a ``trimesh.Trimesh`` with at least one face of positive area; its visual may be
@@ -104,6 +150,11 @@ def sample_mesh(
     faces = np.asarray(mesh.faces, dtype=np.int64)
     tri = np.asarray(mesh.vertices, dtype=np.float64)[faces]  # (F, 3, 3)
     area = 0.5 * np.linalg.norm(np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0]), axis=1)
+    colours = face_colours(mesh)
+    skip = white_backface_twins(mesh, colours)
+    if skip.any():
+        log.debug("sample_mesh: skipping %d default-white back faces of double-sided faces", int(skip.sum()))
+        area = np.where(skip, 0.0, area)
     cdf = np.cumsum(area)
     if not np.isfinite(cdf[-1]) or cdf[-1] <= 0.0:
         raise InputError(f"sample_mesh: the mesh's total surface area is {cdf[-1]}; expected > 0 (all faces are degenerate)")
@@ -118,7 +169,6 @@ def sample_mesh(
     fn = np.cross(t[:, 1] - t[:, 0], t[:, 2] - t[:, 0])
     normals = (fn / np.linalg.norm(fn, axis=1, keepdims=True)).astype(np.float32)
     rgb = None
-    colours = face_colours(mesh)
     if colours is not None:
         rgb = colours.sample(face_index, bary)
     return xyz, rgb, normals, face_index.astype(np.int64)

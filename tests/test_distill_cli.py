@@ -190,3 +190,14 @@ def _with_names(preds, names):
 
     keep = preds.label < len(names)
     return dataclasses.replace(preds.select(keep), part_names=tuple(names))
+
+
+def test_speed_distill_pre_reports_forward_and_end_to_end_segment_times():
+    from partlift.distill.config import distill_preset
+    from partlift.distill.speed import speed_distill_pre
+
+    out = speed_distill_pre(1000, "cpu", distill_preset("tiny"), n_shapes=2, presets=("tiny",))
+    assert out["shapes"] == 2 and out["segment_seconds"] > 0
+    e2e = out["segment_end_to_end"]["tiny"]
+    assert e2e["seconds"] >= e2e["prepare"] > 0 and e2e["student_forward"] > 0
+    assert set(e2e["prepare_breakdown"]) >= {"render", "superpoints"}

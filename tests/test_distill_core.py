@@ -192,6 +192,13 @@ def test_align_tta_is_deterministic_and_runs_backward(chair_knowledge):
     assert r1.log[r1.backward_epoch]["mode"] == "backward"
     assert r1.rescored is not None and r1.rescored[0].shape == (k.n_predictions,)
     assert np.all((r1.rescored[0] >= 0) & (r1.rescored[0] <= 1))
+    # the labels the re-scoring judged against: κ′ is recomputed from them exactly
+    from partlift.distill.losses import rescore
+
+    assert r1.rescore_labels is not None and r1.rescore_labels[0].shape == (k.n_points,)
+    part = k.pred_class < len(shape.part_names)
+    again = rescore(r1.rescore_labels[0], k.pair_point, k.pair_pred, k.pred_class, mode=TINY.rescore)
+    np.testing.assert_allclose(r1.rescored[0][part], again[part])
     labels, probs = predict_shape(r1.student, shape.xyz)
     assert labels.shape == (shape.n_points,) and probs.shape == (shape.n_points, len(shape.part_names))
     assert labels.min() >= -1 and labels.max() < len(shape.part_names)
@@ -201,6 +208,7 @@ def test_align_forward_only(chair_knowledge):
     shape, k = chair_knowledge[0]
     r = align([k], shape.part_names, TINY.replace(backward=False), regime="tta")
     assert r.backward_epoch is None and all(row["mode"] == "forward" for row in r.log)
+    assert r.rescored is None and r.rescore_labels is None
 
 
 def test_align_rejects_empty_and_mismatched(chair_knowledge):
@@ -325,3 +333,25 @@ def test_adam_and_cosine_match_torch():
         sched.step()
     for p, q in zip(a.parameters(), b.parameters(), strict=True):
         torch.testing.assert_close(p, q, rtol=1e-6, atol=1e-7)
+
+
+def test_rescore_class_norm_keeps_each_class_weight():
+    from partlift.distill.align import _rescored
+    from partlift.distill.knowledge import ShapeKnowledge
+
+    # 4 points; predictions d0, d1 (class 0), d2 (class 1), d3 (null); student part argmax = [0, 1, 1, 1]
+    know = ShapeKnowledge(
+        name="toy", xyz=np.zeros((4, 3), np.float32), inputs=np.zeros((4, 3), np.float32),
+        point_index=np.arange(4), pred_class=np.array([0, 0, 1, 2]),
+        pred_conf=np.array([0.8, 0.6, 0.9, 0.5], np.float32),
+        pair_point=np.array([0, 1, 1, 2, 3, 3]), pair_pred=np.array([0, 0, 1, 2, 2, 3]),
+        part_names=("a", "b"), with_null=True)
+    logits = np.full((4, 3), -5.0, np.float32)
+    logits[[0, 1, 2, 3], [0, 1, 1, 1]] = 5.0
+    plain = _rescored(logits, know, DistillConfig())
+    np.testing.assert_allclose(plain[:3], [0.5, 0.0, 1.0])  # agreement fractions (§4.5)
+    norm = _rescored(logits, know, DistillConfig(rescore_class_norm=True))
+    # class 0: pairs weigh 2*0.8 + 0.6 = 2.2 before, 2*0.5 + 0 = 1.0 after -> x2.2; class 1: 1.8 / 2 -> x0.9
+    np.testing.assert_allclose(norm[:3], [1.1, 0.0, 0.9], rtol=1e-6)
+    # the ranking within a class is that of plain κ′; the part evidence keeps its total, so null stays
+    np.testing.assert_allclose(norm[3], 0.5, rtol=1e-6)

@@ -122,6 +122,9 @@ class AlignResult:
         rescored: per shape (D,) float32 re-scored confidences, or None.
         seconds: wall time of this call.
         resumed_from: the epoch a resumed run started at (0 for a fresh run).
+        rescore_labels: per shape (M,) int64 the student's part argmax on the knowledge points
+            that the re-scoring judged against, or None (no backward round in this call; for
+            diagnostics, :func:`partlift.distill.evidence.backward_diagnostic`).
     """
 
     student: Student
@@ -131,6 +134,7 @@ class AlignResult:
     seconds: float
     resumed_from: int = 0
     meta: dict[str, Any] = field(default_factory=dict)
+    rescore_labels: list[np.ndarray] | None = None
 
 
 # ----------------------------------------------------------------------------------- optimiser
@@ -303,9 +307,15 @@ def _rescored(logits: np.ndarray, k: ShapeKnowledge, config: DistillConfig) -> n
     so the balance between "some part" and "none" stays that of the forward round: box
     predictions cover more than their part, so κ′ is on average below the teacher score, and
     without the scaling the round would mostly move points to "none".
+
+    With ``config.rescore_class_norm`` the κ′ of each part class are scaled so that the class's
+    total pair weight stays that of the forward round (a class whose pairs all get κ′ = 0 keeps
+    κ′ = 0); see :class:`~partlift.distill.config.DistillConfig`.
     """
     c = len(k.part_names)
     kappa = rescore(logits[:, :c].argmax(axis=1), k.pair_point, k.pair_pred, k.pred_class, mode=config.rescore)
+    if config.rescore_class_norm:
+        kappa = _class_normalised(kappa, k, c)
     if k.with_null:
         null = k.pred_class >= c
         if config.rescore_null:
@@ -317,6 +327,19 @@ def _rescored(logits: np.ndarray, k: ShapeKnowledge, config: DistillConfig) -> n
             after = float(kappa[k.pair_pred[part_pairs]].sum())
             kappa[null] = k.pred_conf[null] * (after / before if before > 0 else 1.0)
     return kappa
+
+
+def _class_normalised(kappa: np.ndarray, k: ShapeKnowledge, n_parts: int) -> np.ndarray:
+    """(D,) κ′ scaled per part class c by Σ_{pairs of c} κ / Σ_{pairs of c} κ′ (null entries kept)."""
+    cls = k.pred_class[k.pair_pred]
+    part = cls < n_parts
+    before = np.bincount(cls[part], weights=k.pred_conf[k.pair_pred[part]].astype(np.float64), minlength=n_parts)
+    after = np.bincount(cls[part], weights=kappa[k.pair_pred[part]].astype(np.float64), minlength=n_parts)
+    scale = np.divide(before, after, out=np.zeros(n_parts), where=after > 0)
+    out = kappa.astype(np.float64).copy()
+    is_part = k.pred_class < n_parts
+    out[is_part] *= scale[k.pred_class[is_part]]
+    return out.astype(np.float32)
 
 
 # ----------------------------------------------------------------------------------- checks
@@ -421,6 +444,7 @@ def align(
     backward_epoch: int | None = None
     pending_backward = False
     rescored: list[np.ndarray] | None = None
+    rescore_labels: list[np.ndarray] | None = None
     start = 0
     if paths is not None and resume and paths.state.is_file():
         state = _load_state(paths.state)
@@ -451,6 +475,7 @@ def align(
         if config.backward and backward_epoch is None and (pending_backward or epoch >= latest):
             logits = knowledge_logits(student, knowledge, device=dev, seed=config.seed)
             rescored = [_rescored(lg, k, config) for lg, k in zip(logits, knowledge, strict=True)]
+            rescore_labels = [lg[:, :len(names)].argmax(axis=1).astype(np.int64) for lg in logits]
             confs = rescored
             backward_epoch = epoch
             pending_backward = False
@@ -515,7 +540,8 @@ def align(
     if bar is not None:
         bar.close()
     student.eval()
-    result = AlignResult(student, log, backward_epoch, rescored, time.perf_counter() - t_start, start)
+    result = AlignResult(student, log, backward_epoch, rescored, time.perf_counter() - t_start, start,
+                         rescore_labels=rescore_labels)
     if paths is not None:
         full_meta = dict(meta or {})
         full_meta.update({

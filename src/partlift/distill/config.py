@@ -105,6 +105,12 @@ class DistillConfig:
         rescore_null: also re-score the null pseudo-predictions in the backward round (True), or
             keep their weight at ``null_weight`` (False): re-scoring judges the *teacher's*
             predictions (§4.5); the null evidence is ours and not the teacher's.
+        rescore_class_norm: after re-scoring, scale the κ′ of each part class so that the class
+            keeps its total pair weight of the forward round (Σ κ′ = Σ κ over its pairs): κ′ then
+            re-ranks the predictions *within* a class but moves no weight *between* classes.
+            Ours, a deviation from §4.5 (off by default = the released behaviour): agreement with
+            a student that has not yet learnt a small part is low for every prediction of that
+            part, correct or not, so plain κ′ starves it (docs/partdistill.md "Backward round").
         region: ``auto`` / ``box`` / ``mask``, see :data:`REGION_MODES`.
         confidence: ``score`` or ``weights``, see :data:`CONFIDENCE_SOURCES`.
         seed: seeds the knowledge sub-samples, the weights init, the batches and augmentation.
@@ -140,6 +146,7 @@ class DistillConfig:
     null_weight: float = 0.5
     balance_null: bool = False
     rescore_null: bool = False
+    rescore_class_norm: bool = False
     region: str = "auto"
     confidence: str = "score"
     seed: int = 0

@@ -6,6 +6,7 @@
     python -m partlift.distill.evidence collections  # pre-alignment on real-like / generated / both
     python -m partlift.distill.evidence real         # the real PartNet-Mobility dev shapes
     python -m partlift.distill.evidence backbones    # the student backbone choice (TTA)
+    python -m partlift.distill.evidence backward     # does backward re-scoring rank predictions better?
 
 Every experiment runs on generated shapes (:mod:`partlift.data.synthetic`) of the categories
 given (default five), test shapes from the generator's ``test`` split (seed 0), under the
@@ -29,6 +30,13 @@ shapes and its "generated data" come from a 3D generative model (§4.8). Neither
 Caches (knowledge, TTA labels, pre-aligned students) live under ``--cache`` so that experiments
 sharing a row (e.g. TTA forward+backward with the box teacher) compute it once. Results are
 written to ``--out`` as JSON and a Markdown table.
+
+The ``s/shape`` column is the seconds of the method itself per test shape — voting, TTA
+(knowledge + alignment + labelling), or the pre-aligned student's forward pass — without the
+render, superpoints and teacher that every row shares. It is measured when a row is computed and
+stored beside its cached labels, so a table built from the cache shows the measured time, not
+the cache read. Pre-alignment time is reported apart (``pre_align_seconds``, per collection kind,
+mean over categories, likewise kept with the cached student).
 """
 
 from __future__ import annotations
@@ -42,6 +50,7 @@ import sys
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -50,13 +59,14 @@ import numpy as np
 from partlift.distill.config import DistillConfig
 from partlift.types import Shape
 
-__all__ = ["EvidenceSettings", "Evidence", "shift_shape", "EXPERIMENTS", "main"]
+__all__ = ["EvidenceSettings", "Evidence", "shift_shape", "prediction_quality", "backward_diagnostic", "EXPERIMENTS",
+           "main"]
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_CATEGORIES: tuple[str, ...] = ("Chair", "Table", "StorageFurniture", "Kettle", "Lamp")
 REAL_ROOT = Path("/work/shared/data/partnete_real_dev")
-EXPERIMENTS: tuple[str, ...] = ("methods", "regimes", "teachers", "collections", "real", "backbones")
+EXPERIMENTS: tuple[str, ...] = ("methods", "regimes", "teachers", "collections", "real", "backbones", "backward")
 
 SHIFT_STRETCH = 1.35
 """Largest per-axis stretch (and 1/shrink) of a "generated" shape (:func:`shift_shape`)."""
@@ -131,13 +141,17 @@ class _Context:
     vote_config: Any
 
 
-CACHE_VERSION = 4
+CACHE_VERSION = 5
 """Bumped whenever the code behind a cached row changes (it is part of every cache key)."""
 
 
 def _hash(obj: Any) -> str:
     payload = {"v": CACHE_VERSION, "obj": obj}
     return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+RowFn = Callable[[Shape], "np.ndarray | tuple[np.ndarray, float]"]
+"""A table row: a test shape -> (N,) int64 labels, or (labels, seconds of the method)."""
 
 
 class Evidence:
@@ -174,48 +188,56 @@ class Evidence:
         return _Context(dict(options), self.s.seed, self.device, seg.teacher, seg.vote_config)
 
     # ---------------------------------------------------------------- rows
-    def voting(self, mode: str = "box") -> Callable[[Shape], np.ndarray]:
-        def run(shape: Shape) -> np.ndarray:
-            return self.segmenter(mode).segment(shape, shape.part_names, method="partslip").semantic
+    def voting(self, mode: str = "box") -> RowFn:
+        def run(shape: Shape) -> tuple[np.ndarray, float]:
+            labels = self.segmenter(mode).segment(shape, shape.part_names, method="partslip")
+            return labels.semantic, float(labels.meta["timings"]["method"])
 
         return run
 
-    def tta(self, config: DistillConfig, mode: str = "box") -> Callable[[Shape], np.ndarray]:
+    def tta(self, config: DistillConfig, mode: str = "box") -> RowFn:
         from partlift.distill.method import run_partdistill_tta
 
         cfg_key = config.to_dict()
         for k in ("epochs", "batch_size"):  # pre-alignment only
             cfg_key.pop(k)
         if not config.backward:  # the backward settings do not matter then
-            cfg_key.update({k: getattr(DistillConfig(), k) for k in ("rescore", "rescore_null", "backward_latest")})
+            cfg_key.update({k: getattr(DistillConfig(), k) for k in ("rescore", "rescore_null", "rescore_class_norm",
+                                                                    "backward_latest")})
         key = _hash({"cfg": cfg_key, "mode": mode, "teacher": self.s.teacher, "preset": self.s.preset,
                      "seed": self.s.seed})
 
-        def run(shape: Shape) -> np.ndarray:
+        def run(shape: Shape) -> tuple[np.ndarray, float]:
             path = self.cache / "tta" / f"{shape.name.replace('/', '_')}-{shape.n_points}-{key}.npy"
-            if path.is_file():
-                return np.load(path)
+            side = path.with_suffix(".json")
+            if path.is_file() and side.is_file():
+                return np.load(path), float(json.loads(side.read_text())["seconds"])
             seg = self.segmenter(mode)
             prepared = seg.prepare(shape)
             preds = seg.predictions(shape, shape.part_names)
+            t = time.perf_counter()
             labels = run_partdistill_tta(self._ctx(mode, distill_config=config), prepared, preds).semantic
+            secs = time.perf_counter() - t
             _save_npy(path, labels)
-            return labels
+            _save_json(side, {"seconds": secs, "load_average_1min": round(os.getloadavg()[0], 2)})
+            return labels, secs
 
         return run
 
     def pre(self, category: str, shapes: Callable[[], Iterable[Shape]], label: str, config: DistillConfig,
-            mode: str = "box") -> Callable[[Shape], np.ndarray]:
+            mode: str = "box") -> RowFn:
         """A row labelling test shapes with a student pre-aligned on ``shapes()`` (cached by ``label``)."""
         from partlift.distill.method import run_partdistill
 
         path = self._pre_student(category, shapes, label, config, mode)
 
-        def run(shape: Shape) -> np.ndarray:
+        def run(shape: Shape) -> tuple[np.ndarray, float]:
             seg = self.segmenter(mode)
             prepared = seg.prepare(shape)
             preds = seg.predictions(shape, shape.part_names)
-            return run_partdistill(self._ctx(mode, student=str(path)), prepared, preds).semantic
+            t = time.perf_counter()
+            labels = run_partdistill(self._ctx(mode, student=str(path)), prepared, preds).semantic
+            return labels, time.perf_counter() - t
 
         return run
 
@@ -231,7 +253,10 @@ class Evidence:
                      "label": label, "n": self.s.collection_count, "pts": self.s.collection_points,
                      "items": self.s.pre_items})
         out = self.cache / "students" / f"{category}-{label}-{key}.safetensors"
-        if out.is_file():
+        side = out.with_suffix(".json")
+        if out.is_file() and side.is_file():
+            self._timings.setdefault(_timing_key(label, config), []).append(
+                float(json.loads(side.read_text())["align_seconds"]))
             return out
         names = category_parts(category)
         teacher = self.segmenter(mode).teacher
@@ -244,9 +269,12 @@ class Evidence:
         t1 = time.perf_counter()
         align(know, names, config, regime="pre", device=self.device, paths=AlignPaths.for_output(out),
               meta={"category": category, "teacher": teacher.name, "collection": label, "n_skipped": len(skipped)})
+        t2 = time.perf_counter()
         logger.info("pre-aligned %s on %s (%d shapes, %d skipped): knowledge %.1fs, align %.1fs", category, label,
-                    len(know), len(skipped), t1 - t0, time.perf_counter() - t1)
-        self._timings.setdefault(f"pre-align {label}", []).append(time.perf_counter() - t1)
+                    len(know), len(skipped), t1 - t0, t2 - t1)
+        _save_json(side, {"align_seconds": t2 - t1, "knowledge_seconds": t1 - t0, "shapes": len(know),
+                          "epochs": config.epochs, "load_average_1min": round(os.getloadavg()[0], 2)})
+        self._timings.setdefault(_timing_key(label, config), []).append(t2 - t1)
         return out
 
     def collection(self, category: str, kind: str) -> Callable[[], Iterable[Shape]]:
@@ -271,9 +299,10 @@ class Evidence:
         return {"real-like": real, "generated": gen, "both": both}[kind]
 
     # ---------------------------------------------------------------- evaluation
-    def table(self, rows: dict[str, Callable[[Shape], np.ndarray]],
+    def table(self, rows: dict[str, RowFn],
               shapes_by_category: dict[str, list[Shape]] | None = None) -> dict[str, Any]:
-        """mIoU (%) per row and category, and the mean over categories; seconds per shape."""
+        """mIoU (%) per row and category, and the mean over categories; seconds of the method per
+        shape (as the row reports it, see the module doc; else the call's wall time)."""
         from partlift.metrics import SemanticIoU
 
         shapes_by_category = shapes_by_category or {c: self.test_shapes(c) for c in self.s.categories}
@@ -291,8 +320,11 @@ class Evidence:
                 acc = SemanticIoU(shapes[0].part_names)
                 for shape in shapes:
                     t = time.perf_counter()
-                    acc.add(fn(shape), shape.semantic, name=shape.name)
-                    secs.append(time.perf_counter() - t)
+                    out = fn(shape)
+                    wall = time.perf_counter() - t
+                    labels, sec = out if isinstance(out, tuple) else (out, wall)
+                    acc.add(labels, shape.semantic, name=shape.name)
+                    secs.append(sec)
                     if bar is not None:
                         bar.set_postfix(row=row[:24])
                         bar.update(1)
@@ -302,7 +334,20 @@ class Evidence:
             result["seconds_per_shape"][row] = round(float(np.mean(secs)), 2)
         if bar is not None:
             bar.close()
+        if self._timings:
+            result["pre_align_seconds"] = {k: round(float(np.mean(v)), 1) for k, v in self._timings.items()}
         return result
+
+
+def _timing_key(label: str, config: DistillConfig) -> str:
+    return label if config.backward else f"{label}, forward only"
+
+
+def _save_json(path: Path, obj: dict[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(obj))
+    os.replace(tmp, path)
 
 
 def _save_npy(path: Path, arr: np.ndarray) -> None:
@@ -319,7 +364,227 @@ def markdown(result: dict[str, Any]) -> str:
     lines = ["| row | " + " | ".join(cols) + " | s/shape |", "|---" * (len(cols) + 2) + "|"]
     for name, vals in rows.items():
         cells = [f"{vals[c]:.1f}" for c in cols]
-        lines.append(f"| {name} | " + " | ".join(cells) + f" | {result['seconds_per_shape'][name]:.1f} |")
+        lines.append(f"| {name} | " + " | ".join(cells) + f" | {result['seconds_per_shape'][name]:.2f} |")
+    if result.get("pre_align_seconds"):
+        lines.append("")
+        lines.append("Pre-alignment seconds per category (mean): " + ", ".join(
+            f"{k} {v:.1f}" for k, v in result["pre_align_seconds"].items()))
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------------------- backward diagnostic
+
+
+def prediction_quality(know: Any, visible: np.ndarray, pred_view: np.ndarray) -> dict[str, np.ndarray]:
+    """Ground-truth quality of every teacher prediction of one shape, on its knowledge points.
+
+    Args:
+        know: :class:`~partlift.distill.knowledge.ShapeKnowledge` with ``semantic`` (the ground
+            truth of its M knowledge points, -1 = no part).
+        visible: (V, M) bool visibility of the knowledge points in each view.
+        pred_view: (D,) int64 view of each *teacher* prediction; the D teacher predictions are the
+            first D of ``know`` (null pseudo-predictions, if any, follow and are not scored).
+
+    Returns:
+        dict of (D,) float64 arrays: ``precision`` = fraction of the prediction's covered points
+        whose ground truth is its class (what the ``agree`` re-scoring estimates with the student
+        in place of the ground truth); ``iou`` = IoU of the covered points with the points of that
+        part visible in the prediction's view; ``size`` = covered points. NaN where nothing is
+        covered.
+    """
+    if know.semantic is None:
+        raise ValueError(f"prediction_quality: {know.name!r} has no ground truth")
+    d = int(pred_view.shape[0])
+    gt = know.semantic
+    keep = know.pair_pred < d
+    pp, pd = know.pair_point[keep], know.pair_pred[keep]
+    cls = know.pred_class[:d]
+    hit = gt[pp] == cls[pd]
+    size = np.bincount(pd, minlength=d).astype(np.float64)
+    inter = np.bincount(pd, weights=hit.astype(np.float64), minlength=d)
+    c = len(know.part_names)
+    per_view = np.stack([(visible & (gt == j)[None, :]).sum(axis=1) for j in range(c)], axis=1)  # (V, C)
+    gsize = per_view[pred_view, cls].astype(np.float64)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        precision = np.where(size > 0, inter / size, np.nan)
+        iou = np.where(size > 0, inter / (size + gsize - inter), np.nan)
+    return {"precision": precision, "iou": iou, "size": size}
+
+
+def _corr(x: np.ndarray, y: np.ndarray) -> dict[str, float | None]:
+    from scipy.stats import pearsonr, spearmanr
+
+    ok = np.isfinite(x) & np.isfinite(y)
+    if ok.sum() < 3 or np.ptp(x[ok]) == 0 or np.ptp(y[ok]) == 0:
+        return {"spearman": None, "pearson": None, "n": int(ok.sum())}
+    return {"spearman": round(float(spearmanr(x[ok], y[ok])[0]), 3),
+            "pearson": round(float(pearsonr(x[ok], y[ok])[0]), 3), "n": int(ok.sum())}
+
+
+def _full_labels(logits: np.ndarray, n_parts: int) -> np.ndarray:
+    """(M,) int64 argmax over all outputs, the "none" output (index ``n_parts``) mapped to -1."""
+    lab = logits.argmax(axis=1).astype(np.int64)
+    lab[lab >= n_parts] = -1
+    return lab
+
+
+def _iou(pred: np.ndarray, gt: np.ndarray, j: int) -> float:
+    inter = int(((pred == j) & (gt == j)).sum())
+    union = int(((pred == j) | (gt == j)).sum())
+    return inter / union if union else float("nan")
+
+
+def _miou(pred: np.ndarray, gt: np.ndarray, n_parts: int) -> float:
+    vals = [_iou(pred, gt, j) for j in range(n_parts) if (gt == j).any()]
+    return round(float(np.mean(vals)), 3) if vals else float("nan")
+
+
+def _purity(w: np.ndarray, pair_pred: np.ndarray, hit: np.ndarray) -> float:
+    """Σ w·hit / Σ w over pairs: the share of supervision weight on correctly labelled pairs."""
+    ww = np.nan_to_num(w[pair_pred].astype(np.float64))
+    return float((ww * hit).sum() / ww.sum()) if ww.sum() > 0 else float("nan")
+
+
+def _kept(w: np.ndarray, base: np.ndarray, pair_pred: np.ndarray, sel: np.ndarray) -> float:
+    """Σ w / Σ base over the selected pairs: how much of their weight re-scoring keeps."""
+    b = base[pair_pred][sel].sum()
+    return float(np.nan_to_num(w[pair_pred][sel]).sum() / b) if b > 0 else float("nan")
+
+
+def backward_diagnostic(ev: Evidence, config: DistillConfig, count: int = 3) -> dict[str, Any]:
+    """Does the backward round (METHODS §4.5) rank the teacher's predictions better than its scores?
+
+    For ``count`` test shapes of each of ``ev``'s categories (box teacher), aligns a TTA student
+    with ``config`` (backward on) and, separately, a forward-only student to the end. For every
+    teacher prediction it records the teacher score, κ′ of the backward round (the student at the
+    backward epoch), κ′ that the converged forward-only student would give, and the prediction's
+    true quality (:func:`prediction_quality`). Reports the correlations of quality with each
+    confidence (pooled over all predictions, and the mean of per-shape Spearman), the student's
+    accuracy when it re-scores, and the *purity* of the supervision, Σ w·[pair's class = ground
+    truth] / Σ w over the part pairs, under each weighting (and under κ = true precision, the
+    mechanism's ceiling). Ground truth is read here only, never by the alignment.
+    """
+    from partlift.distill.align import _rescored, align, knowledge_logits
+    from partlift.distill.knowledge import build_knowledge, resolve_region
+
+    fwd_cfg = config.replace(backward=False)
+    recs: list[dict[str, Any]] = []
+    shapes_out: list[dict[str, Any]] = []
+    classes: list[dict[str, Any]] = []
+    for cat in ev.s.categories:
+        for shape in ev.test_shapes(cat)[:count]:
+            seg = ev.segmenter("box")
+            prepared = seg.prepare(shape)
+            preds = seg.predictions(shape, shape.part_names)
+            region = resolve_region(config.region, getattr(seg.teacher, "kind", None), preds)
+            know = build_knowledge(prepared.shape, prepared.views, preds, config, region=region)
+            if know.is_empty:
+                continue
+            names = tuple(preds.part_names)
+            res = align([know], names, config, regime="tta", device=ev.device)
+            fwd = align([know], names, fwd_cfg, regime="tta", device=ev.device)
+            lg = knowledge_logits(fwd.student, [know], device=ev.device, seed=config.seed)[0]
+            kappa_conv = _rescored(lg, know, config)
+            d = len(preds)
+            q = prediction_quality(know, prepared.views.visible[:, know.point_index], preds.view.astype(np.int64))
+            kappa = res.rescored[0] if res.rescored is not None else np.full(know.n_predictions, np.nan)
+            gt = know.semantic
+            lab = gt >= 0
+            acc_bwd = (float((res.rescore_labels[0][lab] == gt[lab]).mean())
+                       if res.rescore_labels is not None and lab.any() else None)
+            acc_conv = float((lg[:, :len(names)].argmax(axis=1)[lab] == gt[lab]).mean()) if lab.any() else None
+            part = know.pair_pred < d
+            pp, pd = know.pair_point[part], know.pair_pred[part]
+            hit = (gt[pp] == know.pred_class[pd]).astype(np.float64)
+
+            purity = partial(_purity, pair_pred=pd, hit=hit)
+            kept = partial(_kept, base=know.pred_conf.astype(np.float64), pair_pred=pd)
+            good = hit > 0
+            c = len(names)
+            lab_fwd = _full_labels(lg, c)
+            lab_bwd = _full_labels(knowledge_logits(res.student, [know], device=ev.device, seed=config.seed)[0], c)
+            per_class_kept = []
+            for j in range(c):
+                sel = good & (know.pred_class[pd] == j)
+                if sel.sum() >= 20:
+                    per_class_kept.append(kept(kappa, sel=sel))
+                if (gt == j).any():
+                    classes.append({
+                        "category": cat, "part": names[j],
+                        "iou_forward": _iou(lab_fwd, gt, j), "iou_backward": _iou(lab_bwd, gt, j),
+                        "correct_weight_kept": kept(kappa, sel=sel) if sel.any() else float("nan"),
+                        "correct_pairs": int(sel.sum()),
+                    })
+            null = know.pred_class >= c
+            shapes_out.append({
+                "shape": shape.name, "category": cat, "predictions": d, "backward_epoch": res.backward_epoch,
+                "student_accuracy_at_rescore": None if acc_bwd is None else round(acc_bwd, 3),
+                "student_accuracy_converged_forward": None if acc_conv is None else round(acc_conv, 3),
+                "purity_score": round(purity(know.pred_conf), 3), "purity_kappa": round(purity(kappa), 3),
+                "purity_kappa_converged": round(purity(kappa_conv), 3),
+                "purity_true_precision": round(purity(np.nan_to_num(q["precision"])), 3),
+                "correct_weight_kept": round(kept(kappa, sel=good), 3),
+                "wrong_weight_kept": round(kept(kappa, sel=~good), 3),
+                "worst_class_correct_weight_kept": round(min(per_class_kept), 3) if per_class_kept else None,
+                "null_weight_kept": round(float(kappa[null].mean() / know.pred_conf[null].mean()), 3)
+                if null.any() else None,
+                "none_fraction_on_parts_forward": round(float((lab_fwd[lab] < 0).mean()), 3) if lab.any() else None,
+                "none_fraction_on_parts_backward": round(float((lab_bwd[lab] < 0).mean()), 3) if lab.any() else None,
+                "none_fraction_on_unlabelled_forward": round(float((lab_fwd[~lab] < 0).mean()), 3)
+                if (~lab).any() else None,
+                "none_fraction_on_unlabelled_backward": round(float((lab_bwd[~lab] < 0).mean()), 3)
+                if (~lab).any() else None,
+                "miou_knowledge_forward": _miou(lab_fwd, gt, c), "miou_knowledge_backward": _miou(lab_bwd, gt, c),
+                "spearman_precision_score": _corr(q["precision"], know.pred_conf[:d].astype(np.float64))["spearman"],
+                "spearman_precision_kappa": _corr(q["precision"], kappa[:d].astype(np.float64))["spearman"],
+                "spearman_precision_kappa_converged": _corr(q["precision"], kappa_conv[:d].astype(np.float64))["spearman"],
+            })
+            for i in range(d):
+                recs.append({"score": float(know.pred_conf[i]), "kappa": float(kappa[i]),
+                             "kappa_converged": float(kappa_conv[i]), "precision": float(q["precision"][i]),
+                             "iou": float(q["iou"][i]), "size": float(q["size"][i])})
+            logger.info("backward diagnostic %s: %s", shape.name, shapes_out[-1])
+    arr = {k: np.array([r[k] for r in recs], np.float64) for k in recs[0]} if recs else {}
+    pooled = {f"{qual} vs {conf}": _corr(arr[qual], arr[conf])
+              for qual in ("precision", "iou") for conf in ("score", "kappa", "kappa_converged")} if recs else {}
+
+    def mean(key: str) -> float | None:
+        vals = [s[key] for s in shapes_out if s.get(key) is not None and np.isfinite(s[key])]
+        return round(float(np.mean(vals)), 3) if vals else None
+
+    summary = {k: mean(k) for k in shapes_out[0] if k not in ("shape", "category", "backward_epoch")} if shapes_out else {}
+    per_class: dict[str, Any] = {}
+    if classes:
+        drop = np.array([r["iou_backward"] - r["iou_forward"] for r in classes], np.float64)
+        kept_c = np.array([r["correct_weight_kept"] for r in classes], np.float64)
+        per_class = {
+            "n": len(classes), "mean_iou_change": round(float(np.mean(drop)), 3),
+            "iou_change_vs_correct_weight_kept": _corr(kept_c, drop),
+            "mean_iou_change_low_kept": round(float(np.nanmean(np.where(kept_c < np.nanmedian(kept_c), drop, np.nan))),
+                                              3) if np.isfinite(kept_c).sum() > 1 else None,
+            "mean_iou_change_high_kept": round(float(np.nanmean(np.where(kept_c >= np.nanmedian(kept_c), drop,
+                                                                          np.nan))), 3)
+            if np.isfinite(kept_c).sum() > 1 else None,
+            "rows": classes,
+        }
+    return {"pooled": pooled, "means": summary, "per_class": per_class, "shapes": shapes_out,
+            "n_predictions": len(recs)}
+
+
+def backward_markdown(result: dict[str, Any]) -> str:
+    """The backward diagnostic as two Markdown tables (pooled correlations; per-shape means)."""
+    lines = ["| quality vs confidence | Spearman | Pearson | n |", "|---|---|---|---|"]
+    for name, c in result["pooled"].items():
+        lines.append(f"| {name} | {c['spearman']} | {c['pearson']} | {c['n']} |")
+    lines += ["", "| per-shape mean | value |", "|---|---|"]
+    for name, v in result["means"].items():
+        lines.append(f"| {name} | {v} |")
+    pc = result.get("per_class") or {}
+    if pc:
+        lines += ["", "| per part (on knowledge points) | value |", "|---|---|"]
+        for name, v in pc.items():
+            if name != "rows":
+                lines.append(f"| {name} | {v} |")
     return "\n".join(lines)
 
 
@@ -338,7 +603,7 @@ def run_experiment(name: str, ev: Evidence) -> dict[str, Any]:
         }
         return ev.table(rows)
     if name == "regimes":
-        rows: dict[str, Callable[[Shape], np.ndarray]] = {
+        rows: dict[str, RowFn] = {
             "TTA, forward only": ev.tta(fwd),
             "TTA, forward + backward": ev.tta(cfg),
         }
@@ -361,6 +626,8 @@ def run_experiment(name: str, ev: Evidence) -> dict[str, Any]:
         return ev.table(rows)
     if name == "real":
         return _real(ev, cfg)
+    if name == "backward":
+        return backward_diagnostic(ev, cfg, count=ev.s.test_count)
     if name == "backbones":
         from partlift.distill.backbones import list_backbones
 
@@ -384,7 +651,7 @@ def _real(ev: Evidence, cfg: DistillConfig) -> dict[str, Any]:
     by_cat: dict[str, list[Shape]] = {}
     for shape in ds.iter_shapes():
         by_cat.setdefault(shape.category, []).append(shape)
-    rows: dict[str, Callable[[Shape], np.ndarray]] = {"PartSLIP voting": ev.voting("box"),
+    rows: dict[str, RowFn] = {"PartSLIP voting": ev.voting("box"),
                                                       "PartDistill TTA": ev.tta(cfg)}
     gen_cats = [c for c in by_cat if c in list_categories()]
     pre = {c: ev.pre(c, ev.collection(c, "both"), "both", cfg) for c in gen_cats}
@@ -439,7 +706,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from partlift.cli.common import atomic_write_json
 
     atomic_write_json(out / f"{args.experiment}.json", result)
-    table = markdown(result)
+    table = backward_markdown(result) if args.experiment == "backward" else markdown(result)
     (out / f"{args.experiment}.md").write_text(table + "\n")
     sys.stdout.write(table + f"\n({result['seconds']} s)\n")
     return 0

@@ -5,7 +5,11 @@
   alignment, labelling every point) apart from the render and the teacher it consumes.
 * ``distill-pre``: one category (Chair), 100 generated shapes of ``points`` (default 10,000)
   points; times the teacher knowledge of the collection and the pre-alignment, then the
-  pre-aligned student labelling one new 30,000-point shape (forward pass + nearest neighbour).
+  pre-aligned student labelling one new 30,000-point shape: the forward pass alone
+  (``segment_seconds``, best of 3, no preparation), and the whole ``Segmenter.segment`` call with
+  ``method="partdistill"`` on a fresh segmenter (``segment_end_to_end``, per render preset:
+  normalise + normals, render, superpoints, the teacher — whose predictions feed the instance
+  grouping only — and the method: student load, forward pass, instances).
 
 CPU time (``cpu_seconds``, all threads) is reported beside wall time: on a shared machine the wall
 time depends on the other processes, the CPU time much less. Measurements, never assertions.
@@ -82,8 +86,40 @@ def speed_distill_tta(points: int | None, device: str, config: DistillConfig | N
     }
 
 
+def _segment_end_to_end(student: Any, shape: Any, device: str, presets: tuple[str, ...]) -> dict[str, Any]:
+    """Seconds of ``Segmenter.segment(shape, method="partdistill")`` per render preset, fresh
+    segmenter each (nothing cached), with the pipeline's stage timings."""
+    import tempfile
+    from pathlib import Path
+
+    from partlift.distill.align import save_student
+    from partlift.pipeline import Segmenter
+
+    out: dict[str, Any] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        path = save_student(Path(tmp) / "student.safetensors", student,
+                            {"part_names": list(shape.part_names), "backbone": student.config.backbone,
+                             "config": student.config.to_dict(), "teacher": TEACHER, "category": CATEGORY})
+        for preset in presets:
+            seg = Segmenter(teacher=TEACHER, method="partdistill", preset=preset, device=device, seed=0,
+                            method_options={"student": str(path)})
+            t = _clock()
+            labels = seg.segment(shape, shape.part_names)
+            wall, cpu = _since(t)
+            timings = labels.meta["timings"]
+            out[preset] = {
+                "seconds": wall, "cpu_seconds": cpu,
+                "prepare": round(timings["prepare"], 3), "teacher": round(timings["teacher"], 3),
+                "method": round(timings["method"], 3),
+                "prepare_breakdown": {k.split(".", 1)[1]: round(v, 3) for k, v in timings.items()
+                                      if k.startswith("prepare.")},
+                "student_forward": labels.meta["distill"]["seconds"]["forward"],
+            }
+    return out
+
+
 def speed_distill_pre(points: int | None, device: str, config: DistillConfig | None = None,
-                      n_shapes: int = PRE_SHAPES) -> dict[str, Any]:
+                      n_shapes: int = PRE_SHAPES, presets: tuple[str, ...] = ("fast", "partslip")) -> dict[str, Any]:
     """Time PartDistill pre-alignment on one category of ``n_shapes`` generated shapes."""
     from partlift.data.synthetic import generate, shape_seed
     from partlift.distill.align import align
@@ -111,6 +147,7 @@ def speed_distill_pre(points: int | None, device: str, config: DistillConfig | N
         predict_shape(res.student, test.xyz, test.rgb, test.normals, device=device)
         times.append(_since(t))
     seg = min(times)
+    end_to_end = _segment_end_to_end(res.student, test, device, presets)
     return {
         "stage": "distill-pre", "points": n, "category": CATEGORY, "teacher": TEACHER, "shapes": n_shapes,
         "kept": len(coll.knowledge), "skipped": len(coll.skipped),
@@ -118,6 +155,7 @@ def speed_distill_pre(points: int | None, device: str, config: DistillConfig | N
         "breakdown_seconds": {"knowledge": k_s[0], "align": a_s[0]},
         "breakdown_cpu_seconds": {"knowledge": k_s[1], "align": a_s[1]},
         "segment_seconds": seg[0], "segment_cpu_seconds": seg[1], "segment_points": TTA_POINTS,
+        "segment_end_to_end": end_to_end,
         "epochs": cfg.epochs, "backbone": cfg.backbone, "backward_epoch": res.backward_epoch,
         "mean_epoch_seconds": round(float(np.mean([r["seconds"] for r in res.log])), 3),
         **_env(),

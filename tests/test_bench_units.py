@@ -112,6 +112,54 @@ def test_preparer_interface(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
     assert "no few-shot source" in plan_run(s2, segmenter=object()).skipped["fake-fit"]["Chair"]
 
 
+def test_changed_default_config_redoes_the_preparation(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A preparation made under other config defaults (e.g. another PartDistill student) is not reused."""
+    from partlift import pipeline
+    from partlift.bench.runner import plan_run
+
+    monkeypatch.setitem(pipeline.METHODS, "fake-fit", "partlift.lifting.method:run_partslip")
+    monkeypatch.setitem(preparers.PREPARERS, "fake-fit", f"{__name__}:fake_prepare")
+    monkeypatch.setitem(preparers.NEEDS, "fake-fit", "shots")
+    defaults = {"backbone": "pointnet2"}
+    monkeypatch.setattr(preparers, "resolved_config", lambda req: dict(defaults))
+    s = BenchSettings(dataset="synthetic", out=str(tmp_path), categories=("Chair",), count=1,
+                      methods=("fake-fit",), shots="synthetic:2", preset="tiny", points=500)
+    CALLS.clear()
+    first = plan_run(s, segmenter=object()).job("fake-fit", "Chair")
+    plan_run(s, segmenter=object())
+    assert CALLS == ["Chair"]  # same defaults: reused
+    defaults["backbone"] = "pointnet"
+    second = plan_run(s, segmenter=object()).job("fake-fit", "Chair")
+    assert CALLS == ["Chair", "Chair"] and second.fingerprint != first.fingerprint
+
+
+def test_resolved_config_of_real_methods(tmp_path: Path) -> None:
+    from partlift.distill.config import DistillConfig
+
+    s = BenchSettings(dataset="synthetic", out=str(tmp_path), categories=("Chair",), count=1,
+                      methods=("partdistill-tta", "partstad-box", "partslip"), preset="tiny", points=500)
+
+    def req(method: str) -> PrepareRequest:
+        return PrepareRequest(method, "Chair", ("a",), None, None, s, tmp_path / method, lambda: None)
+
+    assert preparers.resolved_config(req("partdistill-tta"))["backbone"] == DistillConfig().backbone
+    stad = preparers.resolved_config(req("partstad-box"))
+    assert stad is not None and stad["seed"] == s.seed
+    assert preparers.resolved_config(req("partslip")) is None
+
+
+def test_atomic_save_figure(tmp_path: Path) -> None:
+    from matplotlib.figure import Figure
+
+    from partlift.bench.store import atomic_save_figure
+
+    fig = Figure(figsize=(1, 1))
+    fig.add_subplot(1, 1, 1).plot([0, 1], [0, 1])
+    path = atomic_save_figure(tmp_path / "p" / "x.png", fig)
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert sorted(q.name for q in path.parent.iterdir()) == ["x.png"]  # no temporary left behind
+
+
 def test_speed_stages_registered() -> None:
     from partlift.cli.speed import machine, resolve
     from partlift.speed import list_stages

@@ -83,12 +83,12 @@ def _pick(ids: Sequence[str], exclude: frozenset[str], take: int | None, limit: 
     return tuple(kept if limit is None else kept[:limit])
 
 
-class PartNetESet:
-    """Shapes of a PartNet-E-layout folder.
+class _FolderSet:
+    """Shapes of a dataset folder (the shared part of :class:`PartNetESet` and :class:`ShapeNetPartSet`).
 
     Args:
-        root: the folder (flat ``<root>/<Category>/<id>`` or official ``<root>/data/<split>``).
-        split: the split to read (see :class:`~partlift.data.partnete.PartNetEDataset`).
+        root: the folder.
+        split: the split to read (its meaning is the dataset reader's).
         categories: categories to keep (default all found).
         exclude: shape ids left out (few-shot shapes taken from the same root).
         take: keep only the first ``take`` ids per category (the ``root:K`` few-shot shapes).
@@ -96,28 +96,34 @@ class PartNetESet:
         role: "test", "shots" or "collection" (for messages).
     """
 
-    kind = "partnete"
+    kind = ""
 
     def __init__(self, root: str | Path, *, split: str | None = None, categories: Sequence[str] | None = None,
                  exclude: Sequence[str] = (), take: int | None = None, limit: int | None = None,
                  role: str = "test") -> None:
-        from partlift.data.partnete import PartNetEDataset
-
         self.root, self.split, self.role = str(root), split, role
         self._cats_arg = None if categories is None else tuple(categories)
         self._exclude = tuple(sorted(exclude))
         self._take, self._limit = take, limit
-        self.dataset = PartNetEDataset(root, split=split, categories=self._cats_arg)
+        self.dataset = self._open()
         ex = frozenset(self._exclude)
-        self._ids = {c: _pick(self.dataset.shape_ids(c), ex, take, limit) for c in self.dataset.categories}
-        self._ids = {c: v for c, v in self._ids.items() if v}
+        ids = {c: _pick(v, ex, take, limit) for c, v in self._ids_by_category().items()}
+        self._ids = {c: v for c, v in ids.items() if v}
+
+    def _open(self) -> Any:
+        """The dataset reader of ``self.root`` / ``self.split`` / ``self._cats_arg``."""
+        raise NotImplementedError
+
+    def _ids_by_category(self) -> dict[str, Sequence[str]]:
+        """Every shape id of the reader per category, in id order (before take / exclude / limit)."""
+        raise NotImplementedError
 
     def categories(self) -> tuple[str, ...]:
         """Categories with at least one shape, sorted."""
         return tuple(sorted(self._ids))
 
     def part_names(self, category: str) -> tuple[str, ...]:
-        """Part names of ``category`` from the folder's meta table (index = label id)."""
+        """Part names of ``category`` from the dataset's meta data (index = label id)."""
         return self.dataset.part_names(category)
 
     def ids(self, category: str) -> tuple[str, ...]:
@@ -135,44 +141,42 @@ class PartNetESet:
                 "exclude": list(self._exclude), "take": self._take, "limit": self._limit}
 
 
-class ShapeNetPartSet:
-    """Shapes of a ShapeNetPart release (normal ``.txt`` format); args as :class:`PartNetESet`."""
+class PartNetESet(_FolderSet):
+    """Shapes of a PartNet-E-layout folder.
+
+    Args:
+        root: the folder (flat ``<root>/<Category>/<id>`` or official ``<root>/data/<split>``).
+        split: the split to read (see :class:`~partlift.data.partnete.PartNetEDataset`).
+        categories, exclude, take, limit, role: as :class:`_FolderSet`. Categories and part
+            names come from the folder's ``PartNetE_meta.json``.
+    """
+
+    kind = "partnete"
+
+    def _open(self) -> Any:
+        from partlift.data.partnete import PartNetEDataset
+
+        return PartNetEDataset(self.root, split=self.split, categories=self._cats_arg)
+
+    def _ids_by_category(self) -> dict[str, Sequence[str]]:
+        return {c: self.dataset.shape_ids(c) for c in self.dataset.categories}
+
+
+class ShapeNetPartSet(_FolderSet):
+    """Shapes of a ShapeNetPart release (normal ``.txt`` format); args as :class:`_FolderSet`."""
 
     kind = "shapenetpart"
 
-    def __init__(self, root: str | Path, *, split: str | None = None, categories: Sequence[str] | None = None,
-                 exclude: Sequence[str] = (), take: int | None = None, limit: int | None = None,
-                 role: str = "test") -> None:
+    def _open(self) -> Any:
         from partlift.data.shapenetpart import ShapeNetPartDataset
 
-        self.root, self.split, self.role = str(root), split, role
-        self._cats_arg = None if categories is None else tuple(categories)
-        self._exclude = tuple(sorted(exclude))
-        self._take, self._limit = take, limit
-        self.dataset = ShapeNetPartDataset(root, split=split, categories=self._cats_arg)
-        ex = frozenset(self._exclude)
+        return ShapeNetPartDataset(self.root, split=self.split, categories=self._cats_arg)
+
+    def _ids_by_category(self) -> dict[str, Sequence[str]]:
         by_cat: dict[str, list[str]] = {}
         for sid in self.dataset.shape_ids():
             by_cat.setdefault(_cat(sid), []).append(sid)
-        self._ids = {c: _pick(v, ex, take, limit) for c, v in by_cat.items()}
-        self._ids = {c: v for c, v in self._ids.items() if v}
-
-    def categories(self) -> tuple[str, ...]:
-        return tuple(sorted(self._ids))
-
-    def part_names(self, category: str) -> tuple[str, ...]:
-        return self.dataset.part_names(category)
-
-    def ids(self, category: str) -> tuple[str, ...]:
-        return self._ids.get(category, ())
-
-    def load(self, shape_id: str) -> Shape:
-        return self.dataset.load(shape_id)
-
-    def spec(self) -> dict[str, Any]:
-        return {"kind": self.kind, "root": self.root, "split": self.split, "role": self.role,
-                "categories": None if self._cats_arg is None else list(self._cats_arg),
-                "exclude": list(self._exclude), "take": self._take, "limit": self._limit}
+        return by_cat
 
 
 class SyntheticSet:

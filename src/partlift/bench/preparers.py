@@ -42,6 +42,7 @@ __all__ = [
     "prepare_partdistill",
     "prepare_partdistill_tta",
     "distill_config",
+    "resolved_config",
     "file_digest",
 ]
 
@@ -125,6 +126,28 @@ def _source_spec(s: ShapeSet | None, category: str) -> Any:
     return None if s is None else {"spec": s.spec(), "ids": list(s.ids(category))}
 
 
+def resolved_config(req: PrepareRequest) -> dict[str, Any] | None:
+    """The method's full configuration, defaults resolved (None for methods without one).
+
+    It enters the preparation key, so that a changed default (e.g. the PartDistill student) makes a
+    resumed run redo the preparation instead of reusing one made with the old default.
+    """
+    base = base_method(req.method)
+    if base in ("partdistill", "partdistill-tta"):
+        return distill_config(req).to_dict()
+    if base == "partstad":
+        try:
+            from partlift.stad.config import StadConfig
+        except ImportError:
+            return None
+        opts = req.settings.method_options(req.method)
+        try:
+            return StadConfig(**{"seed": req.settings.seed, **opts}).to_dict()
+        except TypeError:
+            return None  # unknown options: prepare_partstad reports them
+    return None
+
+
 def prepare_method(req: PrepareRequest) -> tuple[dict[str, Any], str, float]:
     """Prepare ``req.method`` for ``req.category`` (or reuse a finished preparation).
 
@@ -147,6 +170,7 @@ def prepare_method(req: PrepareRequest) -> tuple[dict[str, Any], str, float]:
         "collection": _source_spec(req.collection, req.category) if NEEDS.get(base) == "collection" else None,
         "settings": req.settings.result_key(),
         "options": req.settings.method_options(req.method),
+        "config": resolved_config(req),
     }
     key = _digest(inputs)
     info_path = req.workdir / "prepared.json"

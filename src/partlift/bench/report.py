@@ -37,7 +37,13 @@ from typing import Any
 
 import numpy as np
 
-from partlift.bench.store import atomic_write_json, atomic_write_text, read_arrays, read_record
+from partlift.bench.store import (
+    atomic_save_figure,
+    atomic_write_json,
+    atomic_write_text,
+    read_arrays,
+    read_record,
+)
 from partlift.errors import InputError
 
 __all__ = ["aggregate", "write_report", "versions", "plot_categories", "render_markdown"]
@@ -203,12 +209,7 @@ def plot_categories(path: str | Path, results: dict[str, Any], metric: str = "mi
     ax.legend(fontsize=8)
     ax.grid(axis="y", alpha=0.3)
     fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp.png")
-    fig.savefig(tmp)
-    tmp.replace(path)
-    return path
+    return atomic_save_figure(path, fig)
 
 
 # ---------------------------------------------------------------------------------- markdown

@@ -11,8 +11,10 @@ Resume: every (method, shape) result is a committed record under ``<out>/shapes`
 only missing ones, so an interrupted run continues where it stopped. The folder remembers the
 settings fingerprint of its run (``run.json``); a run with other settings refuses the folder
 unless ``fresh=True``. Methods may be added to a finished run. The fingerprint covers settings,
-method options and preparation outputs, not the code: after changing partlift itself, rerun with
-``fresh=True`` (``--fresh``) so that no record of the old code is kept.
+method options, the resolved configuration of prepared methods (a changed PartSTAD / PartDistill
+default redoes their preparation and records) and preparation outputs, not the code: after
+changing partlift itself, rerun with ``fresh=True`` (``--fresh``) so that no record of the old
+code is kept.
 """
 
 from __future__ import annotations

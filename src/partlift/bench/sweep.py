@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from partlift.bench.settings import DEFAULT_SWEEP_LEVELS, BenchSettings
-from partlift.bench.store import atomic_write_json, atomic_write_text
+from partlift.bench.store import atomic_save_figure, atomic_write_json, atomic_write_text
 from partlift.errors import InputError
 
 __all__ = ["sweep_teacher", "run_sweep", "plot_sweep", "check_levels"]
@@ -91,12 +91,7 @@ def plot_sweep(path: str | Path, sweep: dict[str, Any]) -> Path | None:
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp.png")
-    fig.savefig(tmp)
-    tmp.replace(path)
-    return path
+    return atomic_save_figure(path, fig)
 
 
 def _markdown(sweep: dict[str, Any], plot: str | None) -> str:

@@ -20,6 +20,8 @@ import logging
 import os
 import re
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -48,22 +50,29 @@ RECORD_VERSION = 1
 _UNSAFE = re.compile(r"[^A-Za-z0-9._+-]")
 
 
-def _tmp_for(path: Path) -> Path:
+@contextmanager
+def _replacing(path: Path, suffix: str = ".tmp") -> Iterator[Path]:
+    """Yield a temporary file next to ``path``; on success it replaces ``path``, else it is removed.
+
+    ``suffix`` ends the temporary name (a figure keeps its format suffix so that the writer
+    recognises the format).
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix, dir=path.parent)
     os.close(fd)
-    return Path(tmp)
+    tmp = Path(name)
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
     """Write ``data`` to ``path`` through a temporary file in the same folder and a rename."""
     path = Path(path)
-    tmp = _tmp_for(path)
-    try:
+    with _replacing(path) as tmp:
         tmp.write_bytes(data)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
     return path
 
 
@@ -80,13 +89,8 @@ def atomic_write_json(path: str | Path, obj: Any) -> Path:
 def atomic_save_figure(path: str | Path, fig: Any) -> Path:
     """Save a matplotlib figure to ``path`` through a temporary file (same format suffix) and a rename."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp{path.suffix}")
-    try:
+    with _replacing(path, suffix=path.suffix or ".tmp") as tmp:
         fig.savefig(tmp)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
     return path
 
 
@@ -116,13 +120,8 @@ def write_record(out: str | Path, record: dict[str, Any], arrays: dict[str, np.n
     """Write one per-shape record (``record["method"]``, ``record["shape"]``) and its arrays."""
     js, npz = record_paths(out, record["method"], record["shape"])
     if arrays:
-        tmp = _tmp_for(npz)
-        try:
-            with open(tmp, "wb") as f:
-                np.savez_compressed(f, **{k: np.ascontiguousarray(v) for k, v in arrays.items()})
-            os.replace(tmp, npz)
-        finally:
-            tmp.unlink(missing_ok=True)
+        with _replacing(npz) as tmp, open(tmp, "wb") as f:
+            np.savez_compressed(f, **{k: np.ascontiguousarray(v) for k, v in arrays.items()})
     return atomic_write_json(js, dict(record, version=RECORD_VERSION, has_arrays=bool(arrays)))
 
 

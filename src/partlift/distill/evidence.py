@@ -553,22 +553,32 @@ def backward_diagnostic(ev: Evidence, config: DistillConfig, count: int = 3) -> 
         return round(float(np.mean(vals)), 3) if vals else None
 
     summary = {k: mean(k) for k in shapes_out[0] if k not in ("shape", "category", "backward_epoch")} if shapes_out else {}
-    per_class: dict[str, Any] = {}
-    if classes:
-        drop = np.array([r["iou_backward"] - r["iou_forward"] for r in classes], np.float64)
-        kept_c = np.array([r["correct_weight_kept"] for r in classes], np.float64)
-        per_class = {
-            "n": len(classes), "mean_iou_change": round(float(np.mean(drop)), 3),
-            "iou_change_vs_correct_weight_kept": _corr(kept_c, drop),
-            "mean_iou_change_low_kept": round(float(np.nanmean(np.where(kept_c < np.nanmedian(kept_c), drop, np.nan))),
-                                              3) if np.isfinite(kept_c).sum() > 1 else None,
-            "mean_iou_change_high_kept": round(float(np.nanmean(np.where(kept_c >= np.nanmedian(kept_c), drop,
-                                                                          np.nan))), 3)
-            if np.isfinite(kept_c).sum() > 1 else None,
-            "rows": classes,
-        }
+    per_class = per_class_summary(classes)
     return {"pooled": pooled, "means": summary, "per_class": per_class, "shapes": shapes_out,
             "n_predictions": len(recs)}
+
+
+def per_class_summary(classes: list[dict[str, Any]], learnt: float = 0.3) -> dict[str, Any]:
+    """Per-part change of IoU (on knowledge points) from forward-only to forward + backward, and
+    its relation to the share of the part's correct pair weight the re-scoring kept; over all
+    parts, and over the parts the forward student learnt (forward IoU >= ``learnt``)."""
+    if not classes:
+        return {}
+    drop = np.array([r["iou_backward"] - r["iou_forward"] for r in classes], np.float64)
+    kept = np.array([r["correct_weight_kept"] for r in classes], np.float64)
+    fwd = np.array([r["iou_forward"] for r in classes], np.float64)
+    sel = fwd >= learnt
+    out: dict[str, Any] = {
+        "n": len(classes), "mean_iou_change": round(float(np.mean(drop)), 3),
+        "iou_change_vs_correct_weight_kept": _corr(kept, drop),
+        f"n_learnt (forward IoU >= {learnt})": int(sel.sum()),
+        "learnt: mean_iou_change": round(float(np.mean(drop[sel])), 3) if sel.any() else None,
+        "learnt: iou_change_vs_correct_weight_kept": _corr(kept[sel], drop[sel]),
+    }
+    for name, mask in (("learnt, kept < 0.5", sel & (kept < 0.5)), ("learnt, kept >= 0.5", sel & (kept >= 0.5))):
+        out[f"{name}: n, mean_iou_change"] = [int(mask.sum()), round(float(np.mean(drop[mask])), 3) if mask.any() else None]
+    out["rows"] = classes
+    return out
 
 
 def backward_markdown(result: dict[str, Any]) -> str:
@@ -684,6 +694,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--device", default="cpu")
     p.add_argument("--no-progress", action="store_true")
     args = p.parse_args(argv)
+    # as the CLI (partlift.cli.main): idle OpenMP threads sleep instead of spinning, which keeps
+    # timings sane when other processes share the cores; must precede torch's import
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     from partlift.distill.config import config_from_dict
 

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from partlift import atomic
 from partlift import io as pio
 from partlift.errors import InputError
 from partlift.palette import label_colors, part_palette
@@ -28,10 +29,8 @@ from partlift.types import PartLabels
 
 
 def _atomic_save_npy(path: Path, arr: np.ndarray) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "wb") as fh:
+    with atomic.replacing(path) as tmp, open(tmp, "wb") as fh:
         np.save(fh, arr)
-    os.replace(tmp, path)
 
 
 def _safe_filename(name: str) -> str:

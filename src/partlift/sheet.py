@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from partlift import atomic
 from partlift.errors import InputError
 from partlift.palette import image_grid, label_colors
 from partlift.types import PartLabels, Predictions, Views
@@ -64,8 +65,6 @@ def write_views_sheet(path: str | os.PathLike, prepared, predictions: Prediction
     """
     sheet = views_sheet(prepared.views, predictions, labels.semantic, len(labels.part_names))
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp.png")
-    Image.fromarray(sheet).save(tmp)
-    os.replace(tmp, path)
+    with atomic.replacing(path, suffix=".png") as tmp:
+        Image.fromarray(sheet).save(tmp)
     return path

@@ -10,14 +10,13 @@ from __future__ import annotations
 import io
 import json
 import math
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from partlift import atomic
 from partlift.errors import InputError
 from partlift.palette import part_palette
 from partlift.types import Predictions, Views
@@ -74,17 +73,6 @@ def draw_predictions(image: np.ndarray, preds: Predictions, view: int) -> np.nda
     return np.asarray(pil)
 
 
-def _atomic_bytes(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def save_prediction_pngs(views: Views, preds: Predictions, out_dir: str | Path) -> list[Path]:
@@ -96,7 +84,7 @@ def save_prediction_pngs(views: Views, preds: Predictions, out_dir: str | Path) 
         buf = io.BytesIO()
         Image.fromarray(img).save(buf, format="PNG")
         path = out / f"view_{v:02d}.png"
-        _atomic_bytes(path, buf.getvalue())
+        atomic.write_bytes(path, buf.getvalue())
         paths.append(path)
     return paths
 
@@ -126,7 +114,7 @@ def predictions_to_json(preds: Predictions) -> dict[str, Any]:
 def save_predictions_json(preds: Predictions, path: str | Path) -> Path:
     """Write :func:`predictions_to_json` to ``path`` atomically."""
     path = Path(path)
-    _atomic_bytes(path, (json.dumps(predictions_to_json(preds), indent=1) + "\n").encode())
+    atomic.write_bytes(path, (json.dumps(predictions_to_json(preds), indent=1) + "\n").encode())
     return path
 
 
@@ -138,5 +126,5 @@ def save_prediction_masks(preds: Predictions, path: str | Path) -> Path | None:
     buf = io.BytesIO()
     np.savez_compressed(buf, masks=np.packbits(preds.masks, axis=-1), width=np.int64(preds.image_size[1]))
     path = Path(path)
-    _atomic_bytes(path, buf.getvalue())
+    atomic.write_bytes(path, buf.getvalue())
     return path

@@ -17,16 +17,16 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import re
-import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from partlift import atomic
+from partlift.atomic import save_figure as atomic_save_figure
+from partlift.atomic import write_bytes as atomic_write_bytes
+from partlift.atomic import write_text as atomic_write_text
 from partlift.errors import InputError
 
 __all__ = [
@@ -50,48 +50,9 @@ RECORD_VERSION = 1
 _UNSAFE = re.compile(r"[^A-Za-z0-9._+-]")
 
 
-@contextmanager
-def _replacing(path: Path, suffix: str = ".tmp") -> Iterator[Path]:
-    """Yield a temporary file next to ``path``; on success it replaces ``path``, else it is removed.
-
-    ``suffix`` ends the temporary name (a figure keeps its format suffix so that the writer
-    recognises the format).
-    """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix, dir=path.parent)
-    os.close(fd)
-    tmp = Path(name)
-    try:
-        yield tmp
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
-def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
-    """Write ``data`` to ``path`` through a temporary file in the same folder and a rename."""
-    path = Path(path)
-    with _replacing(path) as tmp:
-        tmp.write_bytes(data)
-    return path
-
-
-def atomic_write_text(path: str | Path, text: str) -> Path:
-    """Write UTF-8 ``text`` atomically."""
-    return atomic_write_bytes(path, text.encode("utf-8"))
-
-
 def atomic_write_json(path: str | Path, obj: Any) -> Path:
     """Write ``obj`` as indented JSON (NaN/inf refused) atomically."""
-    return atomic_write_text(path, json.dumps(obj, indent=1, allow_nan=False) + "\n")
-
-
-def atomic_save_figure(path: str | Path, fig: Any) -> Path:
-    """Save a matplotlib figure to ``path`` through a temporary file (same format suffix) and a rename."""
-    path = Path(path)
-    with _replacing(path, suffix=path.suffix or ".tmp") as tmp:
-        fig.savefig(tmp)
-    return path
+    return atomic.write_json(path, obj, allow_nan=False)
 
 
 def read_json(path: str | Path) -> Any | None:
@@ -120,7 +81,7 @@ def write_record(out: str | Path, record: dict[str, Any], arrays: dict[str, np.n
     """Write one per-shape record (``record["method"]``, ``record["shape"]``) and its arrays."""
     js, npz = record_paths(out, record["method"], record["shape"])
     if arrays:
-        with _replacing(npz) as tmp, open(tmp, "wb") as f:
+        with atomic.replacing(npz) as tmp, open(tmp, "wb") as f:
             np.savez_compressed(f, **{k: np.ascontiguousarray(v) for k, v in arrays.items()})
     return atomic_write_json(js, dict(record, version=RECORD_VERSION, has_arrays=bool(arrays)))
 

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 from pathlib import Path
 from typing import Any
 
+from partlift import atomic
 from partlift.config import json_ready
 
 
@@ -18,12 +18,7 @@ def add_device_arg(p: argparse.ArgumentParser) -> None:
 
 def atomic_write_json(path: str | os.PathLike, payload: Any) -> Path:
     """Write ``payload`` as indented JSON to ``path`` atomically (temp file + rename)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(json_ready(payload), indent=2, sort_keys=False) + "\n")
-    os.replace(tmp, path)
-    return path
+    return atomic.write_json(path, json_ready(payload), indent=2)
 
 
 def versions() -> dict[str, str]:

@@ -50,6 +50,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from partlift import atomic
 from partlift.distill.config import DistillConfig, config_from_dict
 from partlift.distill.knowledge import ShapeKnowledge
 from partlift.distill.losses import forward_loss, rescore
@@ -560,10 +561,8 @@ def align(
 
 
 def _save_state(path: Path, state: dict[str, Any]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    torch.save(state, tmp)
-    os.replace(tmp, path)
+    with atomic.replacing(path) as tmp:
+        torch.save(state, tmp)
 
 
 def _load_state(path: Path) -> dict[str, Any]:
@@ -578,10 +577,7 @@ def _write_log(paths: AlignPaths, log: list[dict[str, Any]], meta: dict[str, Any
     from partlift.distill.knowledge import summarize
 
     payload = {"meta": meta or {}, "knowledge": summarize(knowledge), "epochs": log}
-    paths.log.parent.mkdir(parents=True, exist_ok=True)
-    tmp = paths.log.with_name(f".{paths.log.name}.tmp")
-    tmp.write_text(json.dumps(payload, indent=1) + "\n")
-    os.replace(tmp, paths.log)
+    atomic.write_json(paths.log, payload)
 
 
 def save_student(path: str | os.PathLike, student: Student, meta: dict[str, Any]) -> Path:
@@ -597,13 +593,11 @@ def save_student(path: str | os.PathLike, student: Student, meta: dict[str, Any]
         if key not in meta:
             raise InputError(f"save_student: meta must contain {key!r}")
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     out = dict(json_ready(meta), backbone=student.backbone_name, n_parts=student.n_parts,
                format_version=FORMAT_VERSION, kind="partdistill-student")
     tensors = {k: v.detach().cpu().contiguous() for k, v in student.state_dict().items()}
-    tmp = path.with_name(f".{path.name}.tmp")
-    save_file(tensors, str(tmp), metadata={CHECKPOINT_KEY: json.dumps(out)})
-    os.replace(tmp, path)
+    with atomic.replacing(path) as tmp:
+        save_file(tensors, str(tmp), metadata={CHECKPOINT_KEY: json.dumps(out)})
     return path
 
 
@@ -705,8 +699,4 @@ def plot_curve(path: str | os.PathLike, log: Sequence[dict[str, Any]], backward_
     ax.set_ylabel("distillation loss")
     ax.legend(fontsize=7)
     fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp.png")
-    fig.savefig(tmp)
-    os.replace(tmp, path)
-    return path
+    return atomic.save_figure(path, fig)

@@ -56,6 +56,7 @@ from typing import Any
 
 import numpy as np
 
+from partlift import atomic
 from partlift.distill.config import DistillConfig
 from partlift.types import Shape
 
@@ -344,17 +345,12 @@ def _timing_key(label: str, config: DistillConfig) -> str:
 
 
 def _save_json(path: Path, obj: dict[str, Any]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(obj))
-    os.replace(tmp, path)
+    atomic.write_json(path, obj, indent=None)
 
 
 def _save_npy(path: Path, arr: np.ndarray) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp.npy")
-    np.save(tmp, arr)
-    os.replace(tmp, path)
+    with atomic.replacing(path, suffix=".npy") as tmp:
+        np.save(tmp, arr)
 
 
 def markdown(result: dict[str, Any]) -> str:

@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from partlift import atomic
 from partlift.distill.config import DistillConfig
 from partlift.distill.student import point_inputs, student_frame, subsample
 from partlift.errors import InputError
@@ -142,8 +143,6 @@ class ShapeKnowledge:
         import json
 
         path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.tmp.npz")
         arrays = {
             "xyz": self.xyz, "inputs": self.inputs, "point_index": self.point_index,
             "pred_class": self.pred_class, "pred_conf": self.pred_conf,
@@ -153,8 +152,8 @@ class ShapeKnowledge:
             arrays["semantic"] = self.semantic
         header = {"format_version": FORMAT_VERSION, "name": self.name, "part_names": list(self.part_names),
                   "teacher": self.teacher, "with_null": self.with_null, "meta": self.meta}
-        np.savez_compressed(tmp, header=np.array(json.dumps(header)), **arrays)
-        os.replace(tmp, path)
+        with atomic.replacing(path, suffix=".npz") as tmp:
+            np.savez_compressed(tmp, header=np.array(json.dumps(header)), **arrays)
         return path
 
     @classmethod

@@ -22,7 +22,6 @@ PartNet-E category mIoU and mAP50 (§1.6) on the test shapes. Writes ``ablation.
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import os
 import time
@@ -32,6 +31,7 @@ from typing import Any
 
 import numpy as np
 
+from partlift import atomic
 from partlift.stad.config import StadConfig
 
 __all__ = ["ROWS", "run_ablation", "format_table", "main"]
@@ -204,16 +204,10 @@ def run_ablation(
 
 
 def _write(out: Path, results: list[dict[str, Any]], settings: dict[str, Any]) -> None:
-    out.mkdir(parents=True, exist_ok=True)
-    payload = {"settings": settings, "results": results}
-    tmp = out / ".ablation.json.tmp"
-    tmp.write_text(json.dumps(payload, indent=1) + "\n")
-    os.replace(tmp, out / "ablation.json")
+    atomic.write_json(out / "ablation.json", {"settings": settings, "results": results})
     md = ("### mIoU (%)\n\n" + format_table(results, "miou") + "\n\n### mAP50 (%)\n\n"
           + format_table(results, "map50") + "\n")
-    tmp = out / ".ablation.md.tmp"
-    tmp.write_text(md)
-    os.replace(tmp, out / "ablation.md")
+    atomic.write_text(out / "ablation.md", md)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

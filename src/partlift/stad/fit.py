@@ -36,6 +36,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from partlift import atomic
 from partlift.errors import CheckpointError, InputError
 from partlift.lifting.voting import VoteConfig, label_superpoints
 from partlift.stad.config import INFERENCE_THRESHOLD, StadConfig
@@ -324,17 +325,8 @@ def _state_dict_copy(model: StadModel) -> dict[str, torch.Tensor]:
 
 
 def _atomic_torch_save(obj: Any, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
-
-
-def _atomic_write_text(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
+    with atomic.replacing(path) as tmp:
+        torch.save(obj, tmp)
 
 
 def _json_float(x: float) -> float | None:
@@ -481,7 +473,7 @@ def _fit(
             },
             paths.state,
         )
-        _atomic_write_text(paths.log, json.dumps({"meta": _json_meta(meta), "epochs": log}, indent=1) + "\n")
+        atomic.write_json(paths.log, {"meta": _json_meta(meta), "epochs": log})
 
     t_start = time.perf_counter()
     end = config.epochs if stop_after is None else min(config.epochs, int(stop_after))
@@ -534,7 +526,7 @@ def _fit(
                 selection="best validation mIoU" if val else "last epoch (no validation shapes)")
     result = FitResult(final, best_epoch, best_val_out, log, seconds, epochs_done, meta)
     if paths is not None:
-        _atomic_write_text(paths.log, json.dumps({"meta": _json_meta(meta), "epochs": log}, indent=1) + "\n")
+        atomic.write_json(paths.log, {"meta": _json_meta(meta), "epochs": log})
         if epochs_done >= config.epochs:
             save_checkpoint(paths.weights, final, meta)
             try:
@@ -568,12 +560,10 @@ def save_checkpoint(path: str | os.PathLike, model: StadModel, meta: dict[str, A
         if key not in meta:
             raise InputError(f"save_checkpoint: meta must contain {key!r}")
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     tensors = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-    tmp = path.with_name(f".{path.name}.tmp")
     meta_out = dict(_json_meta(meta), format_version=FORMAT_VERSION)
-    save_file(tensors, str(tmp), metadata={CHECKPOINT_KEY: json.dumps(meta_out)})
-    os.replace(tmp, path)
+    with atomic.replacing(path) as tmp:
+        save_file(tensors, str(tmp), metadata={CHECKPOINT_KEY: json.dumps(meta_out)})
     return path
 
 
@@ -670,8 +660,4 @@ def plot_curve(path: str | os.PathLike, log: Sequence[dict[str, Any]], best_epoc
     ax2.set_xlabel("epoch")
     ax2.set_ylabel("validation mIoU")
     fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp.png")
-    fig.savefig(tmp)
-    os.replace(tmp, path)
-    return path
+    return atomic.save_figure(path, fig)

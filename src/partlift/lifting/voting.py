@@ -153,7 +153,7 @@ def vote_superpoints(
     config = _check_config(config)
     _check_views_predictions(views, preds)
     sp = _check_superpoints(superpoints, views.n_points)
-    inc = _with_region_votes(_incidence(views, preds, sp, config), views, preds, sp, config)
+    inc = _region_incidence(views, preds, sp, config)
     return _votes_from(inc, preds, config)
 
 
@@ -185,12 +185,12 @@ def _mask_votes(views: Views, preds: Predictions, sp: np.ndarray, kept: np.ndarr
     return votes
 
 
-def _with_region_votes(
-    inc: _Incidence, views: Views, preds: Predictions, sp: np.ndarray, config: VoteConfig
-) -> _Incidence:
-    """``inc`` with its vote numerators counted over masks when ``config.region == "mask"``."""
+def _region_incidence(views: Views, preds: Predictions, sp: np.ndarray, config: VoteConfig) -> _Incidence:
+    """The incidence with vote numerators over boxes, or over masks when ``config.region == "mask"``
+    (the box numerators are then not computed)."""
     if config.region == "box":
-        return inc
+        return _incidence(views, preds, sp, config)
+    inc = _incidence(views, preds, sp, config, with_votes=False)
     return dataclasses.replace(inc, votes=_mask_votes(views, preds, sp, inc.kept))
 
 
@@ -327,7 +327,7 @@ def partslip_labels(
     names = _check_part_names(part_names, preds)
     spts = _check_superpoints(superpoints, views.n_points)
     xyz64 = _check_xyz(xyz, views.n_points)
-    inc = _with_region_votes(_incidence(views, preds, spts, config), views, preds, spts, config)
+    inc = _region_incidence(views, preds, spts, config)
     votes = _votes_from(inc, preds, config)
     sp_labels = label_superpoints(votes.scores, names, config, relative_size=votes.relative_size)
     lo, hi = superpoint_boxes_3d(xyz64, spts)

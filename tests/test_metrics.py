@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from fractions import Fraction
 
 import numpy as np
 import pytest
@@ -139,6 +140,42 @@ def test_interpolated_ap_101_points() -> None:
     assert interpolated_ap(np.array([True]), 1) == pytest.approx(1.0)
 
 
+def test_interpolated_ap_starts_at_recall_0_precision_1() -> None:
+    # The released compute_ap (PartSLIP2 eval/eval_utils.py) prepends (recall 0, precision 1);
+    # METHODS §1.6.2 omits it. One GT instance, ranks FP, TP:
+    # curve (0, 1), (0, 0), (1, 1/2): t = 0 -> 1 (the start point); t = 0.01..1 (100 points) -> 1/2
+    # AP = (1 + 100 * 1/2) / 101 = 51/101 = 0.50495 (0.5 without the start point)
+    assert interpolated_ap(np.array([False, True]), 1) == pytest.approx(51 / 101)
+    assert interpolated_ap(np.array([False, True]), 1) == pytest.approx(0.50495, abs=5e-6)
+    # [FP] alone: only t = 0 is reached (by the start point) -> 1/101 = 0.0099 (0 without it)
+    assert interpolated_ap(np.array([False]), 1) == pytest.approx(1 / 101)
+    assert interpolated_ap(np.array([False]), 1) == pytest.approx(0.0099, abs=5e-5)
+    # FP, FP, TP with 2 GT: t = 0 -> 1; t = 0.01..0.50 (50 points) -> 1/3; t > 0.5 -> 0
+    assert interpolated_ap(np.array([False, False, True]), 2) == pytest.approx((1 + 50 / 3) / 101)
+
+
+def _reference_ap(tp: list[bool], n_gt: int, steps: int = 100) -> Fraction:
+    """compute_ap of the released code, transcribed with exact fractions (no float rounding)."""
+    cum = [sum(tp[: i + 1]) for i in range(len(tp))]
+    rec = [Fraction(0)] + [Fraction(c, n_gt) for c in cum]
+    prec = [Fraction(1)] + [Fraction(c, i + 1) for i, c in enumerate(cum)]
+    total = Fraction(0)
+    for k in range(steps + 1):
+        t = Fraction(k, steps)
+        total += max((p for r, p in zip(rec, prec, strict=True) if r >= t), default=Fraction(0))
+    return total / (steps + 1)
+
+
+def test_interpolated_ap_matches_reference_transcription() -> None:
+    rng = np.random.default_rng(0)
+    for _ in range(40):
+        n_gt = int(rng.integers(1, 8))
+        tp = rng.random(int(rng.integers(1, 12))) < 0.5
+        tp[np.cumsum(tp) > n_gt] = False  # never more TPs than GT instances
+        want = float(_reference_ap(tp.tolist(), n_gt))
+        assert interpolated_ap(tp, n_gt) == pytest.approx(want, abs=1e-12)
+
+
 # one part "p" (0); GT instance 0 = points 0-3; points 4-9 are not a part
 GT_SEM = a(0, 0, 0, 0, -1, -1, -1, -1, -1, -1)
 GT_INS = a(0, 0, 0, 0, -1, -1, -1, -1, -1, -1)
@@ -149,11 +186,16 @@ PRED_INS = a(1, 1, 1, 1, 0, 0, 0, 0, -1, -1)
 
 def test_ap_fp_before_tp() -> None:
     # default confidence 1.0 -> list order (instance id): FP then TP
-    # precision 0, 1/2 ; recall 0, 1 -> max precision at recall >= t is 1/2 for all 101 t
+    # precision 0, 1/2 ; recall 0, 1 -> max precision at recall >= t is 1/2 for t = 0.01..1, and
+    # 1 at t = 0 from the curve's start point (recall 0, precision 1) -> (1 + 100/2) / 101
     acc = InstanceAP(["p"])
     acc.add(PRED_SEM, PRED_INS, GT_SEM, GT_INS)
-    assert acc.per_part() == pytest.approx({"p": 0.5})
-    assert acc.category_map() == pytest.approx(0.5)
+    assert acc.per_part() == pytest.approx({"p": 51 / 101})
+    assert acc.category_map() == pytest.approx(0.50495, abs=5e-6)
+    # the FP alone (instance 0 only): 1/101 from the start point
+    acc = InstanceAP(["p"])
+    acc.add(PRED_SEM, np.where(PRED_INS == 0, 0, -1), GT_SEM, GT_INS)
+    assert acc.category_map() == pytest.approx(1 / 101)
     # a confidence array (indexed by instance id) ranks the TP first -> AP 1
     acc = InstanceAP(["p"])
     acc.add(PRED_SEM, PRED_INS, GT_SEM, GT_INS, confidence=np.array([0.2, 0.9]))

@@ -1,7 +1,8 @@
 """Evaluation metrics, exactly as METHODS §1.6.
 
 * :class:`SemanticIoU` / :func:`shape_miou` — PartNet-E semantic mIoU (§1.6.1).
-* :class:`InstanceAP` — PartNet-E instance mAP50, the PartNet protocol (§1.6.2).
+* :class:`InstanceAP` — PartNet-E instance mAP50, the PartNet protocol (§1.6.2, with the released
+  code's (recall 0, precision 1) curve start that §1.6.2 omits; see :func:`interpolated_ap`).
 * :class:`ShapeNetPartIoU` / :func:`shapenetpart_shape_iou` — ShapeNetPart mIoU (§1.6.3).
 * :func:`overall` / :func:`group_means` — unweighted means over categories and over the 17
   overlapping / 28 non-overlapping PartNet-E categories.
@@ -51,7 +52,8 @@ logger = logging.getLogger(__name__)
 
 # METHODS §1.6.2: a predicted instance is a true positive iff its IoU with a GT instance > 0.5.
 AP_IOU_THRESHOLD = 0.5
-# METHODS §1.6.2: AP is the mean of the interpolated precision at recall 0, 0.01, ..., 1.
+# METHODS §1.6.2: AP is the mean of the interpolated precision at recall 0, 0.01, ..., 1 (with the
+# released code's (recall 0, precision 1) starting point, see interpolated_ap).
 AP_RECALL_STEPS = 100
 
 
@@ -277,11 +279,19 @@ def _present(part_names: tuple[str, ...], iou: np.ndarray) -> dict[str, float]:
 
 
 def interpolated_ap(tp: np.ndarray, n_gt: int, steps: int = AP_RECALL_STEPS) -> float:
-    """Interpolated average precision of ranked detections (METHODS §1.6.2).
+    """Interpolated average precision of ranked detections (the released PartNet protocol).
 
     ``AP = 1/(steps+1) * sum_{t in 0, 1/steps, ..., 1} max{precision at recall >= t}`` (0 when no
-    rank reaches recall ``t``). The comparison ``recall >= t`` is done in exact integer
-    arithmetic (``tp_cum * steps >= k * n_gt``), so no recall is lost to float rounding.
+    rank reaches recall ``t``), where the precision/recall curve starts at the point (recall 0,
+    precision 1) before the first detection. METHODS §1.6.2 omits that starting point; the
+    released code has it (PartSLIP2 ``eval/eval_utils.py``, ``compute_ap``: ``rec`` and ``prec``
+    get ``0.0`` and ``1.0`` inserted at index 0), and we follow the code. Its effect: whenever
+    there is at least one detection the ``t = 0`` term is 1, so one GT instance ranked
+    [FP, TP] scores (1 + 100 * 1/2) / 101 = 0.50495 and [FP] alone 1/101 = 0.0099. With no
+    detection the AP is 0 (the released code never calls ``compute_ap`` then).
+
+    The comparison ``recall >= t`` is done in exact integer arithmetic
+    (``tp_cum * steps >= k * n_gt``), so no recall is lost to float rounding.
 
     Args:
         tp: (D,) bool, detection ``d`` (in rank order) is a true positive.
@@ -298,9 +308,10 @@ def interpolated_ap(tp: np.ndarray, n_gt: int, steps: int = AP_RECALL_STEPS) -> 
         raise InputError(f"interpolated_ap: n_gt must be >= 1, got {n_gt}")
     if tp.size == 0:
         return 0.0
-    tp_cum = np.cumsum(tp).astype(np.int64)
-    precision = tp_cum / np.arange(1, tp.size + 1)
-    # best precision at recall >= r, for every rank (suffix maximum)
+    # the curve with its starting point (recall 0, precision 1) prepended, as compute_ap does
+    tp_cum = np.concatenate([[0], np.cumsum(tp)]).astype(np.int64)
+    precision = np.concatenate([[1.0], tp_cum[1:] / np.arange(1, tp.size + 1)])
+    # best precision at recall >= r, for every point of the curve (suffix maximum)
     best_after = np.maximum.accumulate(precision[::-1])[::-1]
     total = 0.0
     for k in range(steps + 1):

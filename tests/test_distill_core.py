@@ -355,3 +355,65 @@ def test_rescore_class_norm_keeps_each_class_weight():
     np.testing.assert_allclose(norm[:3], [1.1, 0.0, 0.9], rtol=1e-6)
     # the ranking within a class is that of plain κ′; the part evidence keeps its total, so null stays
     np.testing.assert_allclose(norm[3], 0.5, rtol=1e-6)
+
+
+# ------------------------------------------------------------------------------- backward trigger
+
+
+def _released_trigger(losses, window=5, min_epoch=5, threshold=0.01):
+    """The released train.py's trigger, transcribed: 1-based epochs, moving-average change below
+    0.01 once ``epoch >= n_mov_avg``; the round starts at the next epoch. Returns its 0-based
+    index (the 1-based epoch of the plateau == the 0-based index of the next epoch)."""
+    window_losses, prev = [], 0.0
+    for epoch, loss in enumerate(losses, start=1):
+        window_losses.append(loss)
+        if len(window_losses) > window:
+            window_losses.pop(0)
+        diff = abs(float(np.mean(window_losses)) - prev)
+        prev = float(np.mean(window_losses))
+        if diff < threshold and epoch >= min_epoch:
+            return epoch
+    return None
+
+
+# flat from the start: the plateau counts after the 5th epoch -> the round starts at index 5
+FLAT = [0.5] * 10
+# falls by 0.1 per epoch to 0.5, then flat: window means 1, .95, .9, .85, .8, .7, .62, .56, .52,
+# .5, .5 -> changes .05 .05 .05 .05 .1 .08 .06 .04 .02 0 -> plateau after the 11th epoch -> index 11
+FALLING = [1.0, 0.9, 0.8, 0.7, 0.6, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5]
+
+
+def test_backward_start_epoch_as_released():
+    from partlift.distill.align import backward_start_epoch
+
+    cfg = DistillConfig()  # window 5, delta 0.01, min epoch 5 (§4.5)
+    assert backward_start_epoch(FLAT, cfg) == 5 == _released_trigger(FLAT)
+    assert backward_start_epoch(FALLING, cfg) == 11 == _released_trigger(FALLING)
+    assert backward_start_epoch(FLAT[:4], cfg) is None  # 4 epochs: too early
+    assert backward_start_epoch([1.0, 0.5] * 6, cfg) is None  # never settles (changes 0.1)
+    rng = np.random.default_rng(0)
+    for _ in range(20):
+        seq = np.round(np.cumsum(rng.uniform(-0.02, 0.0, 15)) + 1.0, 4).tolist()
+        assert backward_start_epoch(seq, cfg) == _released_trigger(seq)
+
+
+@pytest.mark.parametrize(("losses", "want"), [(FLAT, 5), (FALLING, 11)])
+def test_align_fires_backward_at_the_released_epoch(chair_knowledge, monkeypatch, losses, want):
+    """The real loop on a hand-made loss sequence: each epoch's steps return that epoch's loss."""
+    import partlift.distill.align as align_mod
+
+    shape, k = chair_knowledge[0]
+    cfg = TINY.replace(tta_epochs=len(losses), tta_steps_per_epoch=2, plateau_window=5, plateau_min_epoch=5,
+                       plateau_delta=0.01, backward_latest=1.0)
+    calls = {"n": 0}
+
+    def scripted_loss(logits, *args, **kwargs):
+        value = losses[calls["n"] // cfg.tta_steps_per_epoch]
+        calls["n"] += 1
+        return logits.sum() * 0.0 + value
+
+    monkeypatch.setattr(align_mod, "forward_loss", scripted_loss)
+    r = align([k], shape.part_names, cfg, regime="tta")
+    assert [row["loss"] for row in r.log] == pytest.approx(losses)
+    assert r.backward_epoch == want
+    assert [row["mode"] for row in r.log] == ["forward"] * want + ["backward"] * (len(losses) - want)

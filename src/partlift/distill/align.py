@@ -14,8 +14,9 @@ translation, clipped jitter). Adam with a per-epoch cosine schedule (§4.6; :cla
 :func:`cosine_lr` are written out, see :class:`Adam` for why).
 
 **Backward distillation** (§4.5): after each epoch the epoch-mean loss enters a moving window of
-``plateau_window`` epochs; when the window mean changes by less than ``plateau_delta`` (epoch >=
-``plateau_min_epoch``) — or at the latest at ``ceil(backward_latest * epochs)`` (ours, see
+``plateau_window`` epochs; when the window mean changes by less than ``plateau_delta`` (once
+``plateau_min_epoch`` epochs have finished, counting from 1 as the released loop does,
+:func:`plateau_update`) — or at the latest at ``ceil(backward_latest * epochs)`` (ours, see
 :class:`~partlift.distill.config.DistillConfig`) — the next epoch starts by predicting every
 shape's knowledge points with the current student, re-scoring every teacher prediction
 (:func:`~partlift.distill.losses.rescore`) and replacing the confidences; training then goes on
@@ -69,6 +70,8 @@ __all__ = [
     "load_student",
     "LoadedStudent",
     "plot_curve",
+    "plateau_update",
+    "backward_start_epoch",
     "CHECKPOINT_KEY",
 ]
 
@@ -343,6 +346,48 @@ def _class_normalised(kappa: np.ndarray, k: ShapeKnowledge, n_parts: int) -> np.
     return out.astype(np.float32)
 
 
+# ----------------------------------------------------------------------------------- plateau rule
+
+
+def plateau_update(losses: Sequence[float], prev_avg: float | None,
+                   config: DistillConfig) -> tuple[float, float | None, bool]:
+    """The backward round's trigger after an epoch (METHODS §4.5), as the released loop counts.
+
+    Args:
+        losses: the epoch-mean losses of every finished epoch, the one just finished last
+            (``len(losses)`` is that epoch's 1-based number).
+        prev_avg: the moving average after the previous epoch (None after the first).
+        config: ``plateau_window``, ``plateau_delta``, ``plateau_min_epoch``.
+
+    Returns:
+        ``(avg, delta, plateau)``: the mean of the last ``plateau_window`` losses, its change
+        since ``prev_avg`` (None after the first epoch) and whether the plateau is reached:
+        ``delta < plateau_delta`` once at least ``max(plateau_min_epoch, plateau_window)`` epochs
+        have finished. The released ``train.py`` counts epochs from 1 (``epoch >= 5`` after the
+        5th epoch), so the round can start at the 6th epoch (0-based index 5), not the 7th.
+    """
+    done = len(losses)
+    avg = float(np.mean(losses[-config.plateau_window:]))
+    delta = None if prev_avg is None else abs(avg - prev_avg)
+    plateau = (
+        delta is not None and delta < config.plateau_delta and done >= config.plateau_min_epoch
+        and done >= config.plateau_window
+    )
+    return avg, delta, plateau
+
+
+def backward_start_epoch(losses: Sequence[float], config: DistillConfig) -> int | None:
+    """0-based index of the epoch that :func:`align` starts with the backward round, given the
+    epoch-mean ``losses`` (plateau rule only, without the ``backward_latest`` fallback), or None
+    when no plateau is reached in them. The round starts at the epoch after the plateau."""
+    prev: float | None = None
+    for i in range(len(losses)):
+        prev, _, plateau = plateau_update(losses[: i + 1], prev, config)
+        if plateau:
+            return i + 1
+    return None
+
+
 # ----------------------------------------------------------------------------------- checks
 
 
@@ -500,13 +545,7 @@ def align(
         lr = opt.lr
         epoch_loss = total / max(1, steps)
         losses.append(epoch_loss)
-        window = losses[-config.plateau_window:]
-        avg = float(np.mean(window))
-        delta = None if prev_avg is None else abs(avg - prev_avg)
-        plateau = (
-            delta is not None and delta < config.plateau_delta and epoch >= config.plateau_min_epoch
-            and len(losses) >= config.plateau_window
-        )
+        avg, delta, plateau = plateau_update(losses, prev_avg, config)
         if config.backward and backward_epoch is None and plateau:
             pending_backward = True
         prev_avg = avg

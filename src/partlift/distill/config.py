@@ -84,7 +84,8 @@ class DistillConfig:
         rescore: ``agree`` (released code) or ``iou`` (option), see :data:`RESCORE_MODES`.
         plateau_window: moving-average window of epoch losses (§4.5: n_mov_avg = 5).
         plateau_delta: plateau threshold on the change of the moving average (§4.5: 0.01).
-        plateau_min_epoch: earliest epoch (0-based index) at which a plateau counts (§4.5: 5).
+        plateau_min_epoch: a plateau counts once this many epochs have finished (epochs counted
+            from 1, as the released loop: ``epoch >= 5``; §4.5: 5).
         backward_latest: if no plateau was seen by ``ceil(backward_latest * epochs)``, the
             backward round starts there (ours: in the released code a run that never plateaus
             never re-scores; a fixed latest point makes "forward + backward" always include the

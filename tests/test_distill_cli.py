@@ -35,7 +35,7 @@ def test_distill_writes_student_log_and_curve(student):
     assert log["meta"]["collection"]["n_shapes"] == 3 and log["meta"]["collection"]["n_skipped"] == 0
     assert all(row["loss"] > 0 for row in log["epochs"])
     assert stem.with_name(stem.name + ".curve.png").is_file()
-    assert not stem.with_name(stem.name + ".resume.pt").exists()
+    assert not stem.with_name(stem.name + ".state.pt").exists()
     assert len(list(stem.with_name(stem.name + ".knowledge").glob("*.npz"))) == 3
 
 

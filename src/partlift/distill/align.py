@@ -10,8 +10,9 @@ One loop serves both regimes; they differ only in the collection and the epoch l
 
 Each item of a batch is ``n_points`` of the shape's knowledge points (a fresh random choice when
 ``knowledge_points > n_points``, else a permutation), augmented as in §4.6 (anisotropic scale,
-translation, clipped jitter). Adam with a per-epoch cosine schedule (§4.6; :class:`Adam` and
-:func:`cosine_lr` are written out, see :class:`Adam` for why).
+translation, clipped jitter). Adam with a per-epoch cosine schedule (§4.6; the written-out
+:class:`~partlift.training.Adam` and :func:`~partlift.training.cosine_lr`, re-exported here).
+Files, resume state, log and curve go through :mod:`partlift.training`, as PartSTAD's do.
 
 **Backward distillation** (§4.5): after each epoch the epoch-mean loss enters a moving window of
 ``plateau_window`` epochs; when the window mean changes by less than ``plateau_delta`` (once
@@ -51,12 +52,13 @@ from typing import Any
 import numpy as np
 import torch
 
-from partlift import atomic
+from partlift import training
 from partlift.distill.config import DistillConfig, config_from_dict
 from partlift.distill.knowledge import ShapeKnowledge
 from partlift.distill.losses import forward_loss, rescore
 from partlift.distill.student import Student, build_student
 from partlift.errors import CheckpointError, InputError
+from partlift.training import Adam, RunPaths, cosine_lr
 
 __all__ = [
     "Adam",
@@ -84,35 +86,10 @@ FORMAT_VERSION = 1
 """Version of the student checkpoint and resume-state layout."""
 
 
-@dataclass(frozen=True)
-class AlignPaths:
-    """Files of a resumable alignment run, derived from the output checkpoint path.
-
-    ``out``: the student (safetensors); ``log``: per-epoch JSON log; ``curve``: loss PNG;
-    ``state``: resume state (torch, ``weights_only``-loadable), deleted after success unless kept.
-    """
-
-    out: Path
-
-    @classmethod
-    def for_output(cls, out: str | os.PathLike) -> AlignPaths:
-        return cls(Path(out))
-
-    @property
-    def stem(self) -> Path:
-        return self.out.with_suffix("") if self.out.suffix else self.out
-
-    @property
-    def log(self) -> Path:
-        return self.stem.with_name(self.stem.name + ".log.json")
-
-    @property
-    def curve(self) -> Path:
-        return self.stem.with_name(self.stem.name + ".curve.png")
-
-    @property
-    def state(self) -> Path:
-        return self.stem.with_name(self.stem.name + ".resume.pt")
+class AlignPaths(RunPaths):
+    """Files of a resumable alignment run (:class:`partlift.training.RunPaths`): ``out`` the
+    student (safetensors), ``log`` the per-epoch JSON log, ``curve`` the loss PNG, ``state`` the
+    resume state (deleted after success)."""
 
 
 @dataclass(eq=False)
@@ -139,60 +116,6 @@ class AlignResult:
     resumed_from: int = 0
     meta: dict[str, Any] = field(default_factory=dict)
     rescore_labels: list[np.ndarray] | None = None
-
-
-# ----------------------------------------------------------------------------------- optimiser
-
-
-class Adam:
-    """Adam (Kingma & Ba; PyTorch's default variant: bias-corrected, no weight decay, no amsgrad).
-
-    Written out because constructing ``torch.optim.Adam`` imports ``torch._dynamo`` on first use
-    (measured 2–5 s on this CPU), a large share of a < 30 s TTA budget. Same update as
-    ``torch.optim.Adam(params, lr, betas=(0.9, 0.999), eps=1e-8)`` (tested against it).
-    """
-
-    def __init__(self, params: Sequence[torch.nn.Parameter], lr: float, betas: tuple[float, float] = (0.9, 0.999),
-                 eps: float = 1e-8) -> None:
-        self.params = [p for p in params if p.requires_grad]
-        self.lr, self.betas, self.eps = float(lr), betas, float(eps)
-        self.step_count = 0
-        self.m = [torch.zeros_like(p) for p in self.params]
-        self.v = [torch.zeros_like(p) for p in self.params]
-
-    def zero_grad(self) -> None:
-        for p in self.params:
-            p.grad = None
-
-    @torch.no_grad()
-    def step(self) -> None:
-        self.step_count += 1
-        b1, b2 = self.betas
-        c1 = 1.0 - b1 ** self.step_count
-        c2 = 1.0 - b2 ** self.step_count
-        for p, m, v in zip(self.params, self.m, self.v, strict=True):
-            if p.grad is None:
-                continue
-            g = p.grad
-            m.mul_(b1).add_(g, alpha=1.0 - b1)
-            v.mul_(b2).addcmul_(g, g, value=1.0 - b2)
-            denom = (v.sqrt() / math.sqrt(c2)).add_(self.eps)
-            p.addcdiv_(m, denom, value=-self.lr / c1)
-
-    def state_dict(self) -> dict[str, Any]:
-        return {"step": self.step_count, "lr": self.lr, "m": [t.clone() for t in self.m],
-                "v": [t.clone() for t in self.v]}
-
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        self.step_count = int(state["step"])
-        self.lr = float(state["lr"])
-        for dst, src in zip(self.m + self.v, list(state["m"]) + list(state["v"]), strict=True):
-            dst.copy_(src)
-
-
-def cosine_lr(epoch: int, n_epochs: int, lr: float, lr_min: float) -> float:
-    """CosineAnnealingLR's value at ``epoch`` (T_max = ``n_epochs``, stepped per epoch, §4.6)."""
-    return lr_min + (lr - lr_min) * (1.0 + math.cos(math.pi * epoch / n_epochs)) / 2.0
 
 
 # ----------------------------------------------------------------------------------- batches
@@ -479,7 +402,7 @@ def align(
     n_epochs = config.epochs if regime == "pre" else config.tta_epochs
     latest = max(1, math.ceil(config.backward_latest * n_epochs))
     student = build_student(len(names), config, device=dev)
-    opt = Adam(list(student.parameters()), lr=config.lr)
+    opt = training.build_optimizer("adam", student.parameters(), lr=config.lr)
     lr_min = config.lr * config.lr_min_ratio
     confs = [k.pred_conf.astype(np.float32) for k in knowledge]
     null_index = len(names) if (config.null_class and not config.balance_null) else None
@@ -493,12 +416,8 @@ def align(
     rescore_labels: list[np.ndarray] | None = None
     start = 0
     if paths is not None and resume and paths.state.is_file():
-        state = _load_state(paths.state)
-        if state["fingerprint"] != fp:
-            raise CheckpointError(
-                f"{paths.state} is the resume state of a different run (other collection, "
-                "teacher or settings); delete it or run without resuming (--no-resume)"
-            )
+        state = training.load_state(paths.state)
+        training.check_same_run(state, fp, paths.state, "collection, teacher or settings")
         student.load_state_dict(state["model"])
         opt.load_state_dict(state["optimizer"])
         log = json.loads(state["log"])
@@ -600,23 +519,14 @@ def align(
 
 
 def _save_state(path: Path, state: dict[str, Any]) -> None:
-    with atomic.replacing(path) as tmp:
-        torch.save(state, tmp)
-
-
-def _load_state(path: Path) -> dict[str, Any]:
-    try:
-        return torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # a truncated or foreign file
-        raise CheckpointError(f"{path}: unreadable resume state ({exc}); delete it to start over") from None
+    training.save_state(path, state)
 
 
 def _write_log(paths: AlignPaths, log: list[dict[str, Any]], meta: dict[str, Any] | None,
                knowledge: Sequence[ShapeKnowledge]) -> None:
     from partlift.distill.knowledge import summarize
 
-    payload = {"meta": meta or {}, "knowledge": summarize(knowledge), "epochs": log}
-    atomic.write_json(paths.log, payload)
+    training.write_log(paths.log, meta or {}, log, knowledge=summarize(knowledge))
 
 
 def save_student(path: str | os.PathLike, student: Student, meta: dict[str, Any]) -> Path:
@@ -624,20 +534,14 @@ def save_student(path: str | os.PathLike, student: Student, meta: dict[str, Any]
 
     ``meta`` must hold ``part_names`` and ``config``; the backbone name and format version are added.
     """
-    from safetensors.torch import save_file
-
     from partlift.config import json_ready
 
     for key in ("part_names", "config"):
         if key not in meta:
             raise InputError(f"save_student: meta must contain {key!r}")
-    path = Path(path)
     out = dict(json_ready(meta), backbone=student.backbone_name, n_parts=student.n_parts,
                format_version=FORMAT_VERSION, kind="partdistill-student")
-    tensors = {k: v.detach().cpu().contiguous() for k, v in student.state_dict().items()}
-    with atomic.replacing(path) as tmp:
-        save_file(tensors, str(tmp), metadata={CHECKPOINT_KEY: json.dumps(out)})
-    return path
+    return training.save_weights(path, student, CHECKPOINT_KEY, out)
 
 
 @dataclass(eq=False)
@@ -671,25 +575,17 @@ def load_student(
         CheckpointError: not a PartDistill student, another format, another backbone, a part list
             that does not match, or tensors that do not fit the described network.
     """
-    from safetensors import safe_open
-
     from partlift.distill.backbones import list_backbones
 
     path = Path(path)
-    if not path.is_file():
-        raise InputError(f"student checkpoint {path} not found; make one with `partlift distill --out {path}`")
-    try:
-        with safe_open(str(path), framework="pt", device="cpu") as f:
-            raw = (f.metadata() or {}).get(CHECKPOINT_KEY)
-            tensors = {k: f.get_tensor(k) for k in f.keys()}
-    except Exception as exc:
-        raise CheckpointError(f"{path} is not a safetensors file ({type(exc).__name__}); expected a `partlift distill` output") from None
-    if raw is None:
+    meta, tensors = training.read_weights(
+        path, CHECKPOINT_KEY, expected=f"a PartDistill student; make one with `partlift distill --out {path}`"
+    )
+    if meta is None:
         raise CheckpointError(
             f"{path} is not a PartDistill student (no {CHECKPOINT_KEY!r} header; a PartSTAD weight "
             "file goes to --weights); make one with `partlift distill`"
         )
-    meta = json.loads(raw)
     if meta.get("format_version") != FORMAT_VERSION:
         raise CheckpointError(f"{path}: student format {meta.get('format_version')}, this partlift reads {FORMAT_VERSION}; re-run `partlift distill`")
     name = meta.get("backbone")
@@ -724,18 +620,12 @@ def load_student(
 
 
 def plot_curve(path: str | os.PathLike, log: Sequence[dict[str, Any]], backward_epoch: int | None = None) -> Path:
-    """Loss per epoch (forward / backward marked) as a PNG (matplotlib Agg), atomically."""
-    from matplotlib.figure import Figure
-
-    path = Path(path)
-    fig = Figure(figsize=(5, 3.2), dpi=110)
-    ax = fig.add_subplot(1, 1, 1)
-    ax.plot([r["epoch"] for r in log], [r["loss"] for r in log], lw=1, label="epoch loss")
-    ax.plot([r["epoch"] for r in log], [r["moving_avg"] for r in log], lw=1, ls=":", label="moving average")
-    if backward_epoch is not None:
-        ax.axvline(backward_epoch - 0.5, color="grey", ls="--", lw=0.8, label="backward re-scoring")
-    ax.set_xlabel("epoch")
-    ax.set_ylabel("distillation loss")
-    ax.legend(fontsize=7)
-    fig.tight_layout()
-    return atomic.save_figure(path, fig)
+    """Loss per epoch (forward / backward marked) as a PNG (:func:`partlift.training.draw_curves`)."""
+    marks = [] if backward_epoch is None else [(backward_epoch - 0.5, "backward re-scoring")]
+    panel = training.Panel(
+        x=[r["epoch"] for r in log],
+        series=[training.Series([r["loss"] for r in log], "epoch loss"),
+                training.Series([r["moving_avg"] for r in log], "moving average", ls=":")],
+        ylabel="distillation loss", marks=marks,
+    )
+    return training.draw_curves(path, [panel], width=5)

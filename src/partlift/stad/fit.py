@@ -16,6 +16,9 @@ Files, for an output ``weights.safetensors``:
 * ``weights.curve.png`` — the training curve;
 * ``weights.state.pt`` — the resumable training state (``torch.load(weights_only=True)``), kept
   until the run finishes; a rerun with the same inputs continues from its epoch.
+
+Optimisers, files, resume state, log and curve go through :mod:`partlift.training`, as
+PartDistill's alignment does.
 """
 
 from __future__ import annotations
@@ -36,7 +39,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from partlift import atomic
+from partlift import training
 from partlift.errors import CheckpointError, InputError
 from partlift.lifting.voting import VoteConfig, label_superpoints
 from partlift.stad.config import INFERENCE_THRESHOLD, StadConfig
@@ -231,21 +234,17 @@ def prepare_shapes(
 # --------------------------------------------------------------------------------- results
 
 
-@dataclass(frozen=True)
-class FitPaths:
-    """Files of one training run, derived from the weights path (see the module docstring)."""
-
-    weights: Path
-    log: Path
-    curve: Path
-    state: Path
+class FitPaths(training.RunPaths):
+    """Files of one training run, derived from the weights path (see the module docstring and
+    :class:`partlift.training.RunPaths`); ``weights`` is the output."""
 
     @classmethod
     def for_weights(cls, path: str | os.PathLike) -> FitPaths:
-        p = Path(path)
-        stem = p.name[: -len(p.suffix)] if p.suffix else p.name
-        return cls(p, p.with_name(f"{stem}.log.json"), p.with_name(f"{stem}.curve.png"),
-                   p.with_name(f"{stem}.state.pt"))
+        return cls(Path(path))
+
+    @property
+    def weights(self) -> Path:
+        return self.out
 
 
 @dataclass(eq=False)
@@ -322,11 +321,6 @@ def _fingerprint(train: Sequence[ShapeTensors], val: Sequence[ShapeTensors], con
 
 def _state_dict_copy(model: StadModel) -> dict[str, torch.Tensor]:
     return {k: v.detach().clone() for k, v in model.state_dict().items()}
-
-
-def _atomic_torch_save(obj: Any, path: Path) -> None:
-    with atomic.replacing(path) as tmp:
-        torch.save(obj, tmp)
 
 
 def _json_float(x: float) -> float | None:
@@ -431,20 +425,18 @@ def _fit(
     init_gen = torch.Generator().manual_seed(config.seed)
     shuffle_gen = torch.Generator().manual_seed(config.seed + 1)
     model = StadModel(in_dim, config, generator=init_gen).to(device)
-    opt_net = torch.optim.AdamW(model.net.parameters(), lr=config.lr, weight_decay=config.weight_decay)
-    opt_null = torch.optim.AdamW([model.null_score], lr=config.null_lr, weight_decay=config.weight_decay)
+    opt_net = training.build_optimizer("adamw", model.net.parameters(), lr=config.lr,
+                                       weight_decay=config.weight_decay)
+    opt_null = training.build_optimizer("adamw", [model.null_score], lr=config.null_lr,
+                                        weight_decay=config.weight_decay)
     log: list[dict[str, Any]] = []
     best_state = _state_dict_copy(model)
     best_epoch, best_val = 0, -math.inf
     start = 0
 
     if paths is not None and resume and paths.state.is_file():
-        state = torch.load(paths.state, map_location=device, weights_only=True)
-        if state.get("fingerprint") != fingerprint:
-            raise CheckpointError(
-                f"{paths.state} is the state of a different training run (other shapes, teacher "
-                "or settings); delete it or pass --no-resume to start over"
-            )
+        state = training.load_state(paths.state, map_location=device)
+        training.check_same_run(state, fingerprint, paths.state, "shapes, teacher or settings")
         model.load_state_dict(state["model"])
         opt_net.load_state_dict(state["opt_net"])
         opt_null.load_state_dict(state["opt_null"])
@@ -458,7 +450,8 @@ def _fit(
     def save_state(epoch: int) -> None:
         if paths is None:
             return
-        _atomic_torch_save(
+        training.save_state(
+            paths.state,
             {
                 "fingerprint": fingerprint,
                 "epoch": epoch,
@@ -471,9 +464,8 @@ def _fit(
                 "best_val": best_val,
                 "log": json.dumps(log),
             },
-            paths.state,
         )
-        atomic.write_json(paths.log, {"meta": _json_meta(meta), "epochs": log})
+        training.write_log(paths.log, _json_meta(meta), log)
 
     t_start = time.perf_counter()
     end = config.epochs if stop_after is None else min(config.epochs, int(stop_after))
@@ -526,7 +518,7 @@ def _fit(
                 selection="best validation mIoU" if val else "last epoch (no validation shapes)")
     result = FitResult(final, best_epoch, best_val_out, log, seconds, epochs_done, meta)
     if paths is not None:
-        atomic.write_json(paths.log, {"meta": _json_meta(meta), "epochs": log})
+        training.write_log(paths.log, _json_meta(meta), log)
         if epochs_done >= config.epochs:
             save_checkpoint(paths.weights, final, meta)
             try:
@@ -554,17 +546,11 @@ def save_checkpoint(path: str | os.PathLike, model: StadModel, meta: dict[str, A
     ``meta`` must hold ``category``, ``part_names``, ``teacher``, ``feature_dim``, ``in_dim`` and
     ``config`` (a :meth:`StadConfig.to_dict`); it is stored as JSON under :data:`CHECKPOINT_KEY`.
     """
-    from safetensors.torch import save_file
-
     for key in ("category", "part_names", "teacher", "feature_dim", "in_dim", "config"):
         if key not in meta:
             raise InputError(f"save_checkpoint: meta must contain {key!r}")
-    path = Path(path)
-    tensors = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
     meta_out = dict(_json_meta(meta), format_version=FORMAT_VERSION)
-    with atomic.replacing(path) as tmp:
-        save_file(tensors, str(tmp), metadata={CHECKPOINT_KEY: json.dumps(meta_out)})
-    return path
+    return training.save_weights(path, model, CHECKPOINT_KEY, meta_out)
 
 
 def load_checkpoint(path: str | os.PathLike, device: str | torch.device = "cpu") -> LoadedCheckpoint:
@@ -575,20 +561,12 @@ def load_checkpoint(path: str | os.PathLike, device: str | torch.device = "cpu")
         CheckpointError: not a partlift PartSTAD checkpoint, another format version, or tensors
             that do not fit the described network.
     """
-    from safetensors import safe_open
-
     path = Path(path)
-    if not path.is_file():
-        raise InputError(f"PartSTAD weights {path} not found; train them with `partlift fit-weights`")
-    try:
-        with safe_open(str(path), framework="pt", device="cpu") as f:
-            raw = (f.metadata() or {}).get(CHECKPOINT_KEY)
-            tensors = {k: f.get_tensor(k) for k in f.keys()}
-    except Exception as exc:
-        raise CheckpointError(f"{path} is not a safetensors file ({exc}); expected a `partlift fit-weights` output") from None
-    if raw is None:
+    meta, tensors = training.read_weights(
+        path, CHECKPOINT_KEY, expected="PartSTAD weights; train them with `partlift fit-weights`"
+    )
+    if meta is None:
         raise CheckpointError(f"{path} has no {CHECKPOINT_KEY!r} metadata; it is not a PartSTAD checkpoint from partlift")
-    meta = json.loads(raw)
     if meta.get("format_version") != FORMAT_VERSION:
         raise CheckpointError(
             f"{path} has checkpoint format {meta.get('format_version')}, this partlift reads "
@@ -639,25 +617,11 @@ def check_compatible(
 
 
 def plot_curve(path: str | os.PathLike, log: Sequence[dict[str, Any]], best_epoch: int | None = None) -> Path:
-    """Draw loss and validation mIoU per epoch into a PNG (matplotlib Agg), atomically."""
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    from matplotlib.figure import Figure
-
-    path = Path(path)
+    """Loss and validation mIoU per epoch as a PNG (:func:`partlift.training.draw_curves`)."""
     epochs = [r["epoch"] for r in log]
-    fig = Figure(figsize=(7, 3.2), dpi=110)
-    ax = fig.add_subplot(1, 2, 1)
-    ax.plot(epochs, [r["loss"] for r in log], lw=1)
-    ax.set_xlabel("epoch")
-    ax.set_ylabel("mRIoU loss (train)")
-    ax2 = fig.add_subplot(1, 2, 2)
     vals = [np.nan if r.get("val_miou") is None else 100 * r["val_miou"] for r in log]
-    ax2.plot(epochs, vals, lw=1, color="tab:green")
-    if best_epoch:
-        ax2.axvline(best_epoch, color="grey", ls="--", lw=0.8)
-    ax2.set_xlabel("epoch")
-    ax2.set_ylabel("validation mIoU")
-    fig.tight_layout()
-    return atomic.save_figure(path, fig)
+    return training.draw_curves(path, [
+        training.Panel(epochs, [training.Series([r["loss"] for r in log])], ylabel="mRIoU loss (train)"),
+        training.Panel(epochs, [training.Series(vals, color="tab:green")], ylabel="validation mIoU",
+                       marks=[(best_epoch, None)] if best_epoch else []),
+    ], width=7)

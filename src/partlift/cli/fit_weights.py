@@ -52,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
 
     from partlift.stad.config import StadConfig
     from partlift.stad.fit import FitPaths
-    from partlift.stad.train import DEFAULT_POINTS, fit_weights
+    from partlift.stad.fit_weights import DEFAULT_POINTS, fit_weights
 
     changes = {"seed": args.seed, "released_quirks": bool(args.released_quirks)}
     if args.epochs is not None:

@@ -11,7 +11,9 @@ with a relaxed-IoU loss. Modules:
 * :mod:`~partlift.stad.data` — per-shape precomputed tensors (:func:`shape_tensors`);
 * :mod:`~partlift.stad.voting` — vectorised weighted vote and probabilities;
 * :mod:`~partlift.stad.loss` — mRIoU;
-* :mod:`~partlift.stad.fit` — training, model selection, checkpoints;
+* :mod:`~partlift.stad.fit` — where PartSTAD fits: training, model selection, resume;
+* :mod:`~partlift.stad.checkpoint` — weight files (save, load, compatibility checks);
+* :mod:`~partlift.stad.fit_weights` — ``fit_weights``: shape sources in, a checkpoint out;
 * :mod:`~partlift.stad.method` — ``run_partstad`` for the :class:`~partlift.pipeline.Segmenter`;
 * :mod:`~partlift.stad.ablation` — the ablation table of ``docs/partstad.md``.
 

@@ -79,8 +79,8 @@ def run_category(
     from partlift.pipeline import Segmenter
     from partlift.stad.data import _labels_for
     from partlift.stad.fit import fit_category
+    from partlift.stad.fit_weights import shape_source
     from partlift.stad.method import stad_labels
-    from partlift.stad.train import shape_source
     from partlift.stad.voting import hard_votes
 
     config = config or StadConfig(seed=seed)

@@ -1,4 +1,4 @@
-"""Training PartSTAD per category (METHODS §3.6), model selection, checkpoints and logs.
+"""Where PartSTAD fits: training per category (METHODS §3.6), model selection, resume, log.
 
 Protocol (defaults of :class:`~partlift.stad.config.StadConfig`): AdamW lr 1e-4 for the weight
 net and 0.05 for the null score (weight decay 0.01 each), batches of 2 shuffled shapes (the loss
@@ -29,7 +29,6 @@ import json
 import logging
 import math
 import os
-import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -40,14 +39,25 @@ import numpy as np
 import torch
 
 from partlift import training
-from partlift.errors import CheckpointError, InputError
+from partlift.errors import InputError
 from partlift.lifting.voting import VoteConfig, label_superpoints
+from partlift.stad.checkpoint import (
+    CHECKPOINT_KEY,
+    FORMAT_VERSION,
+    LoadedCheckpoint,
+    check_compatible,
+    load_checkpoint,
+    save_checkpoint,
+    teacher_identity,
+)
 from partlift.stad.config import INFERENCE_THRESHOLD, StadConfig
 from partlift.stad.data import ShapeTensors
 from partlift.stad.loss import mriou_loss
 from partlift.stad.net import StadModel
 from partlift.stad.voting import probabilities, weighted_scores
 
+# The checkpoint names (CHECKPOINT_KEY ... teacher_identity) are re-exported for importers of their
+# old place (stad/method.py, distill/knowledge.py); new code imports partlift.stad.checkpoint.
 __all__ = [
     "CHECKPOINT_KEY",
     "FORMAT_VERSION",
@@ -69,12 +79,6 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
-
-CHECKPOINT_KEY = "partlift.stad"
-"""safetensors metadata key of the checkpoint's JSON description."""
-
-FORMAT_VERSION = 1
-"""Checkpoint format version (bump on layout changes)."""
 
 MIN_TRAIN_SHAPES = 2
 """Fewer usable training shapes than this are refused (one batch of 2, §3.6)."""
@@ -268,27 +272,6 @@ class FitResult:
     seconds: float
     epochs_done: int
     meta: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(eq=False)
-class LoadedCheckpoint:
-    """A checkpoint read back: the model (eval mode), its config and description."""
-
-    model: StadModel
-    config: StadConfig
-    meta: dict[str, Any]
-
-    @property
-    def part_names(self) -> tuple[str, ...]:
-        return tuple(self.meta["part_names"])
-
-    @property
-    def teacher(self) -> str:
-        return str(self.meta["teacher"])
-
-    @property
-    def feature_dim(self) -> int:
-        return int(self.meta["feature_dim"])
 
 
 # --------------------------------------------------------------------------------- training
@@ -537,83 +520,7 @@ def _json_meta(meta: dict[str, Any]) -> dict[str, Any]:
     return json_ready(meta)
 
 
-# --------------------------------------------------------------------------------- files
-
-
-def save_checkpoint(path: str | os.PathLike, model: StadModel, meta: dict[str, Any]) -> Path:
-    """Write ``model`` and its description atomically as safetensors.
-
-    ``meta`` must hold ``category``, ``part_names``, ``teacher``, ``feature_dim``, ``in_dim`` and
-    ``config`` (a :meth:`StadConfig.to_dict`); it is stored as JSON under :data:`CHECKPOINT_KEY`.
-    """
-    for key in ("category", "part_names", "teacher", "feature_dim", "in_dim", "config"):
-        if key not in meta:
-            raise InputError(f"save_checkpoint: meta must contain {key!r}")
-    meta_out = dict(_json_meta(meta), format_version=FORMAT_VERSION)
-    return training.save_weights(path, model, CHECKPOINT_KEY, meta_out)
-
-
-def load_checkpoint(path: str | os.PathLike, device: str | torch.device = "cpu") -> LoadedCheckpoint:
-    """Read a checkpoint written by :func:`save_checkpoint` (strict: every tensor must match).
-
-    Raises:
-        InputError: the file does not exist.
-        CheckpointError: not a partlift PartSTAD checkpoint, another format version, or tensors
-            that do not fit the described network.
-    """
-    path = Path(path)
-    meta, tensors = training.read_weights(
-        path, CHECKPOINT_KEY, expected="PartSTAD weights; train them with `partlift fit-weights`"
-    )
-    if meta is None:
-        raise CheckpointError(f"{path} has no {CHECKPOINT_KEY!r} metadata; it is not a PartSTAD checkpoint from partlift")
-    if meta.get("format_version") != FORMAT_VERSION:
-        raise CheckpointError(
-            f"{path} has checkpoint format {meta.get('format_version')}, this partlift reads "
-            f"{FORMAT_VERSION}; retrain with `partlift fit-weights`"
-        )
-    config = StadConfig.from_dict(meta["config"])
-    model = StadModel(int(meta["in_dim"]), config)
-    try:
-        model.load_state_dict(tensors, strict=True)
-    except RuntimeError as exc:
-        raise CheckpointError(f"{path}: tensors do not fit the described network: {exc}") from None
-    model.to(device).eval()
-    return LoadedCheckpoint(model, config, meta)
-
-
-_OPTIONS = re.compile(r"\([^()]*\)")
-
-
-def teacher_identity(name: str) -> str:
-    """A teacher name without run options: ``"simulated:fewshot(seed=3)"`` -> ``"simulated:fewshot"``.
-
-    Weights depend on the teacher's features and regions, not on its noise seed.
-    """
-    return _OPTIONS.sub("", str(name)).strip()
-
-
-def check_compatible(
-    ckpt: LoadedCheckpoint, *, teacher: str, part_names: Sequence[str], feature_dim: int, source: str = "checkpoint"
-) -> None:
-    """Raise :class:`CheckpointError` unless ``ckpt`` was trained for this teacher and part list."""
-    want_t, got_t = teacher_identity(ckpt.teacher), teacher_identity(teacher)
-    if want_t != got_t:
-        raise CheckpointError(
-            f"{source} was trained with teacher {ckpt.teacher!r} but the predictions come from "
-            f"{teacher!r}; use --teacher {want_t} or retrain the weights for {got_t} "
-            "(weights learn a teacher's features and errors)"
-        )
-    if tuple(part_names) != ckpt.part_names:
-        raise CheckpointError(
-            f"{source} was trained for category {ckpt.meta.get('category')!r} with parts "
-            f"{list(ckpt.part_names)} but the parts asked for are {list(part_names)}; pass "
-            f"--parts {' '.join(ckpt.part_names)} or retrain for this part list"
-        )
-    if int(feature_dim) != ckpt.feature_dim:
-        raise CheckpointError(
-            f"{source} expects {ckpt.feature_dim}-dimensional teacher features, got {feature_dim}"
-        )
+# --------------------------------------------------------------------------------- curve
 
 
 def plot_curve(path: str | os.PathLike, log: Sequence[dict[str, Any]], best_epoch: int | None = None) -> Path:

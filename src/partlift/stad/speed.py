@@ -25,7 +25,7 @@ def speed_stad_fit(points: int | None, device: str) -> dict[str, Any]:
     from partlift.pipeline import Segmenter
     from partlift.stad.config import StadConfig
     from partlift.stad.fit import fit_category, prepare_shapes
-    from partlift.stad.train import shape_source
+    from partlift.stad.fit_weights import shape_source
 
     n_points = int(points or DEFAULT_POINTS)
     config = StadConfig()

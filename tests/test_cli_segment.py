@@ -46,13 +46,69 @@ def test_segment_vote_region_mask_is_used_and_recorded(chair_dir, tmp_path):
     assert not np.array_equal(np.load(tmp_path / "box" / "semantic.npy"), np.load(tmp_path / "mask" / "semantic.npy"))
 
 
-def test_segment_mesh_input_writes_glb_and_face_labels(tmp_path):
+MESH_SEED = 6
+FACE_AGREEMENT_MIN = 0.75  # share of faces labelled as the generator labels them (measured 0.87)
+
+
+class _FaceTruthTeacher:
+    """The simulated oracle for a mesh file that carries no labels: every sampled point takes
+    the generator's label of the face it lies on (a GLB keeps the face order; ``face_index``
+    maps points to faces), then the oracle predicts from those labels. The teacher itself reads
+    no ground truth from the shape it is given."""
+
+    name = "face-truth"
+    kind = "mask"
+    needs_ground_truth = False
+
+    def __init__(self) -> None:
+        from partlift.teachers.registry import build_teacher
+
+        self.source = generate("Chair", seed=MESH_SEED, n_points=1000)
+        self.oracle = build_teacher("simulated:oracle", seed=0)
+
+    def predict(self, views, part_names, shape):
+        src = self.source
+        labelled = shape.replace(semantic=src.face_semantic[shape.face_index],
+                                 instance=src.face_instance[shape.face_index], part_names=src.part_names)
+        return self.oracle.predict(views, part_names, labelled)
+
+
+def _build_face_truth(**_options):
+    return _FaceTruthTeacher()
+
+
+def test_segment_mesh_input_writes_glb_and_face_labels(tmp_path, monkeypatch, capsys):
+    import trimesh
+
+    from partlift.teachers import registry
+
+    source = generate("Chair", seed=MESH_SEED, n_points=1000)
     mesh_path = tmp_path / "chair.glb"
-    generate("Chair", seed=6, n_points=1000).mesh.export(mesh_path)
+    source.mesh.export(mesh_path)
     # A bare mesh has no ground truth: the simulated teacher refuses it with one line.
     rc = main(["segment", str(mesh_path), "--parts", "seat", "--teacher", "simulated:oracle",
-               "--preset", "tiny", "--points", "3000", "--out", str(tmp_path / "o")])
-    assert rc == 2
+               "--preset", "tiny", "--points", "3000", "--out", str(tmp_path / "refused")])
+    assert rc == 2 and "no ground-truth part labels" in capsys.readouterr().err
+    # With a teacher that needs no labels on the shape, the mesh is segmented and its faces labelled.
+    monkeypatch.setitem(registry.TEACHERS, "face-truth", registry.TeacherSpec(
+        name="face-truth", kind="mask", description="test: oracle from the generator's face labels",
+        builder=f"{__name__}:_build_face_truth"))
+    out = tmp_path / "o"
+    rc = main(["segment", str(mesh_path), "--parts", *source.part_names, "--teacher", "face-truth",
+               "--preset", "tiny", "--points", "3000", "--no-sheet", "--out", str(out)])
+    assert rc == 0
+    n_faces = len(source.mesh.faces)
+    faces = np.load(out / "face_labels.npy", allow_pickle=True).item()
+    assert faces["semantic_seg"].shape == (n_faces,) and faces["instance_seg"].shape == (n_faces,)
+    agree = float(np.mean(faces["semantic_seg"] == source.face_semantic))
+    assert agree > FACE_AGREEMENT_MIN, agree
+    glb = trimesh.load(next(out.glob("*.glb")), force="mesh")
+    assert len(glb.faces) == n_faces
+    colours = np.asarray(glb.visual.face_colors)[:, :3]
+    assert len({tuple(c) for c in colours}) >= len(set(faces["semantic_seg"].tolist()))  # one colour per part
+    summary = json.loads((out / "summary.json").read_text())
+    assert {"glb", "face_labels"} <= set(summary["files"])
+    assert np.load(out / "semantic.npy").shape == (3000,)
 
 
 def test_segment_errors_are_one_line_exit_2(tmp_path, capsys):

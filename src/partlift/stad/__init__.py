@@ -12,8 +12,10 @@ with a relaxed-IoU loss. Modules:
 * :mod:`~partlift.stad.voting` — vectorised weighted vote and probabilities;
 * :mod:`~partlift.stad.loss` — mRIoU;
 * :mod:`~partlift.stad.fit` — training, model selection, checkpoints;
-* :mod:`~partlift.stad.method` — ``run_partstad`` for the :class:`~partlift.pipeline.Segmenter`;
-* :mod:`~partlift.stad.ablation` — the ablation table of ``docs/partstad.md``.
+* :mod:`~partlift.stad.method` — ``run_partstad`` for the :class:`~partlift.pipeline.Segmenter`.
+
+The ablation table of ``docs/partstad.md`` is an experiment, kept out of the library:
+``benchmarks/partstad_ablation.py``; the fit timing is :mod:`partlift.bench.speed.stad_fit`.
 
 Nothing here is imported by ``import partlift``; import the submodules you use.
 """

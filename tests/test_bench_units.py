@@ -161,12 +161,17 @@ def test_atomic_save_figure(tmp_path: Path) -> None:
 
 
 def test_speed_stages_registered() -> None:
-    from partlift.bench.speed import list_stages
+    from partlift.bench.speed import get_stage, list_stages
     from partlift.cli.speed import machine, resolve
 
     stages = list_stages()
-    for name in ("render", "vote", "pipeline", "pipeline-rss", "synth"):
-        assert name in stages
+    assert stages == sorted(["normals", "render", "superpoints", "vote", "pipeline", "pipeline-rss", "stad-fit",
+                             "distill-tta", "distill-pre", "synth"])
+    for name in stages:  # every registry entry resolves to its rig, in partlift.bench.speed
+        rig = get_stage(name)
+        assert callable(rig) and rig.__module__.startswith("partlift.bench.speed.")
+    with pytest.raises(InputError, match="unknown speed stage 'nope'.*'vote'"):
+        get_stage("nope")
     assert resolve("cpu") == "cpu" and resolve("auto") in ("cpu", "cuda")
     assert machine("cpu")["cpu_count"] >= 1
 

@@ -161,18 +161,23 @@ def test_atomic_save_figure(tmp_path: Path) -> None:
 
 
 def test_speed_stages_registered() -> None:
+    from partlift.bench.speed import get_stage, list_stages
     from partlift.cli.speed import machine, resolve
-    from partlift.speed import list_stages
 
     stages = list_stages()
-    for name in ("render", "vote", "pipeline", "pipeline-rss", "synth"):
-        assert name in stages
+    assert stages == sorted(["normals", "render", "superpoints", "vote", "pipeline", "pipeline-rss", "stad-fit",
+                             "distill-tta", "distill-pre", "synth"])
+    for name in stages:  # every registry entry resolves to its rig, in partlift.bench.speed
+        rig = get_stage(name)
+        assert callable(rig) and rig.__module__.startswith("partlift.bench.speed.")
+    with pytest.raises(InputError, match="unknown speed stage 'nope'.*'vote'"):
+        get_stage("nope")
     assert resolve("cpu") == "cpu" and resolve("auto") in ("cpu", "cuda")
     assert machine("cpu")["cpu_count"] >= 1
 
 
 def test_speed_pipeline_small() -> None:
-    from partlift.bench.speed import speed_pipeline
+    from partlift.bench.speed.pipeline import speed_pipeline
 
     r = speed_pipeline(3000, "cpu")
     assert r["stage"] == "pipeline" and r["points"] == 3000
@@ -218,10 +223,10 @@ def test_method_aliases_are_ablation_rows() -> None:
 
 
 def test_speed_all_prints_one_json_object(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
-    import partlift.cli.speed as cli_speed
+    import partlift.bench.speed as speed_rigs
     from partlift.cli.main import main
 
-    monkeypatch.setattr(cli_speed, "list_stages", lambda: ["synth", "no-such-stage"])
+    monkeypatch.setattr(speed_rigs, "list_stages", lambda: ["synth", "no-such-stage"])
     assert main(["speed", "all", "--json", "--device", "cpu", "--points", "200"]) == 0
     payload = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert payload["device"] == "cpu" and payload["machine"]["cpu_count"] >= 1

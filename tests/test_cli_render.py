@@ -7,8 +7,8 @@ import json
 import numpy as np
 from PIL import Image
 
+from partlift.bench.speed.render import synthetic_cloud
 from partlift.cli.main import main
-from partlift.render.speed import synthetic_cloud
 
 
 def _write_cloud(path, n=3000):
@@ -50,7 +50,7 @@ def test_render_missing_file_is_one_line_error(tmp_path, capsys):
 
 def test_speed_render_json(capsys, monkeypatch):
     # Keep the test quick: the CLI stage at the tiny preset, one repeat.
-    import partlift.render.speed as speed
+    import partlift.bench.speed.render as speed
 
     real = speed.speed_render
     monkeypatch.setattr(speed, "speed_render", lambda p, d: real(p, d, preset="tiny", repeats=1))

@@ -193,8 +193,8 @@ def _with_names(preds, names):
 
 
 def test_speed_distill_pre_reports_forward_and_end_to_end_segment_times():
+    from partlift.bench.speed.distill import speed_distill_pre
     from partlift.distill.config import distill_preset
-    from partlift.distill.speed import speed_distill_pre
 
     out = speed_distill_pre(1000, "cpu", distill_preset("tiny"), n_shapes=2, presets=("tiny",))
     assert out["shapes"] == 2 and out["segment_seconds"] > 0

@@ -1,19 +1,27 @@
-"""The PartDistill evidence runner on a tiny setting (the docs tables come from the same code)."""
+"""The PartDistill evidence runner (benchmarks/partdistill_evidence.py) on hand-made and tiny
+settings (the docs tables come from the same code)."""
 
 from __future__ import annotations
 
-import numpy as np
+import json
 
+import numpy as np
+import pytest
+
+from benchmark_scripts import load
 from partlift.data.synthetic import generate
 from partlift.distill.config import distill_preset
-from partlift.distill.evidence import (
-    Evidence,
-    EvidenceSettings,
-    markdown,
-    prediction_quality,
-    run_experiment,
-    shift_shape,
-)
+from partlift.errors import InputError
+from partlift.metrics import shape_miou
+from partlift.types import Shape
+
+evidence = load("partdistill_evidence")
+Evidence = evidence.Evidence
+EvidenceSettings = evidence.EvidenceSettings
+markdown = evidence.markdown
+prediction_quality = evidence.prediction_quality
+run_experiment = evidence.run_experiment
+shift_shape = evidence.shift_shape
 
 
 def test_shift_shape_keeps_labels_and_changes_geometry():
@@ -26,6 +34,35 @@ def test_shift_shape_keeps_labels_and_changes_geometry():
     assert not np.allclose(gen.rgb, shape.rgb)
 
 
+def _toy(name, gt, parts=("a", "b")):
+    gt = np.asarray(gt, np.int64)
+    return Shape(xyz=np.zeros((gt.size, 3), np.float32), semantic=gt, part_names=parts, name=name)
+
+
+def test_table_scores_hand_checked_rows(tmp_path):
+    # Category "A": s1 gt [0,0,1,1], s2 gt [0,0,0,-1]; category "B": one shape, gt [1,1,0,0].
+    # Row "half": s1 -> [0,1,1,1] (IoU a 1/2, b 2/3), s2 -> [0,0,0,0] (IoU a 3/4, b absent),
+    # B -> gt. Category A (METHODS §1.6.1): a = mean(1/2, 3/4) = 0.625, b = 2/3 -> 64.58 -> 64.6;
+    # B = 100; mean over categories = 82.3. Row "none": all -1 -> 0 everywhere.
+    s1, s2, b1 = _toy("s1", [0, 0, 1, 1]), _toy("s2", [0, 0, 0, -1]), _toy("b1", [1, 1, 0, 0])
+    half = {"s1": [0, 1, 1, 1], "s2": [0, 0, 0, 0], "b1": [1, 1, 0, 0]}
+    secs = {"s1": 1.0, "s2": 2.0, "b1": 6.0}
+    rows = {
+        "half": lambda s: (np.array(half[s.name], np.int64), secs[s.name]),
+        "none": lambda s: np.full(s.n_points, -1, np.int64),
+    }
+    ev = Evidence(EvidenceSettings(), tmp_path / "cache", progress=False)
+    result = ev.table(rows, {"A": [s1, s2], "B": [b1]})
+    assert result["rows"]["half"] == {"A": 64.6, "B": 100.0, "mean": 82.3}
+    assert result["rows"]["none"] == {"A": 0.0, "B": 0.0, "mean": 0.0}
+    assert result["seconds_per_shape"]["half"] == 3.0  # the rows' own seconds: mean(1, 2, 6)
+    assert "pre_align_seconds" not in result
+    table = markdown(result).splitlines()
+    assert table[0] == "| row | A | B | mean | s/shape |"
+    assert table[2] == "| half | 64.6 | 100.0 | 82.3 | 3.00 |"
+    assert table[3].startswith("| none | 0.0 | 0.0 | 0.0 | ")
+
+
 def test_methods_experiment_tiny(tmp_path):
     settings = EvidenceSettings(categories=("Chair",), test_count=1, test_points=1000, preset="tiny",
                                 teacher="simulated:oracle", config=distill_preset("tiny"))
@@ -33,11 +70,20 @@ def test_methods_experiment_tiny(tmp_path):
     result = run_experiment("methods", ev)
     assert set(result["rows"]) == {"PartSLIP voting", "PartDistill TTA, forward only",
                                    "PartDistill TTA, forward + backward"}
-    for row in result["rows"].values():
-        assert 0.0 <= row["Chair"] <= 100.0 and row["mean"] == row["Chair"]
     assert "| PartSLIP voting |" in markdown(result)
-    # the TTA rows are cached and re-read
-    assert len(list((tmp_path / "cache" / "tta").glob("*.npy"))) == 2
+    # the TTA rows are cached; each row's number is the PartNet-E mIoU of its cached labels
+    # (one shape, one category: the category mIoU is the shape's mIoU)
+    (shape,) = ev.test_shapes("Chair")
+    cached = sorted((tmp_path / "cache" / "tta").glob("*.npy"))
+    assert len(cached) == 2
+    scores = sorted(round(100 * shape_miou(np.load(p), shape.semantic, len(shape.part_names)), 1) for p in cached)
+    tta = sorted(result["rows"][r]["Chair"] for r in ("PartDistill TTA, forward only",
+                                                      "PartDistill TTA, forward + backward"))
+    assert scores == tta
+    for row in result["rows"].values():
+        assert row["mean"] == row["Chair"]
+    # with the oracle teacher, voting labels most of the chair right
+    assert result["rows"]["PartSLIP voting"]["Chair"] > 50.0
 
 
 def test_cached_rows_keep_their_measured_seconds(tmp_path):
@@ -73,3 +119,31 @@ def test_prediction_quality_on_hand_made_knowledge():
     np.testing.assert_allclose(q["iou"][:2], [2 / 3, 1 / 4])
     np.testing.assert_array_equal(q["size"], [3, 2, 0])
     assert np.isnan(q["precision"][2]) and np.isnan(q["iou"][2])
+
+
+def test_main_writes_json_and_markdown_atomically(tmp_path, capsys):
+    out = tmp_path / "out"
+    argv = ["methods", "--categories", "Chair", "--test-count", "1", "--test-points", "1000", "--preset", "tiny",
+            "--teacher", "simulated:oracle", "--config", json.dumps(distill_preset("tiny").to_dict()),
+            "--cache", str(tmp_path / "cache"), "--out", str(out), "--no-progress"]
+    assert evidence.main(argv) == 0
+    result = json.loads((out / "methods.json").read_text())
+    assert result["command"] == "python benchmarks/partdistill_evidence.py " + " ".join(argv)
+    assert result["settings"]["real_root"] is None
+    md = (out / "methods.md").read_text()
+    assert md == markdown(result) + "\n" and md.splitlines()[0] in capsys.readouterr().out
+    assert sorted(p.name for p in out.iterdir()) == ["methods.json", "methods.md"]  # no temporaries
+
+
+def test_real_root_default_is_beside_the_checkout(monkeypatch, tmp_path):
+    monkeypatch.delenv("PARTLIFT_REAL_DEV", raising=False)
+    root = evidence.default_real_root()
+    assert root == evidence.Path(evidence.__file__).resolve().parents[1].parent / "shared" / "data" / "partnete_real_dev"
+    monkeypatch.setenv("PARTLIFT_REAL_DEV", str(tmp_path))
+    assert evidence.default_real_root() == tmp_path
+
+
+def test_real_experiment_reads_the_given_root(tmp_path):
+    settings = EvidenceSettings(categories=("Chair",), real_root=str(tmp_path / "nowhere"))
+    with pytest.raises(InputError, match="nowhere"):
+        run_experiment("real", Evidence(settings, tmp_path / "cache", progress=False))

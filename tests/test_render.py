@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import torch
 
+from partlift.bench.speed.render import speed_render, synthetic_cloud
 from partlift.config import RenderConfig
 from partlift.errors import InputError
 from partlift.render import camera_rig, project, render
@@ -15,7 +16,6 @@ from partlift.render.camera import view_rotation
 from partlift.render.raster import rasterize, splat_offsets
 from partlift.render.reference import rasterize_reference, render_reference
 from partlift.render.shading import ALBEDO, AMBIENT, DIFFUSE
-from partlift.render.speed import speed_render, synthetic_cloud
 from partlift.types import Camera, Shape, Views
 
 TAN30 = math.tan(math.radians(30.0))

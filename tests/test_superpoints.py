@@ -369,7 +369,7 @@ def test_real_dev_shape_purity(real_dev_root) -> None:
 
 
 def test_speed_stage_small() -> None:
-    from partlift.speed import get_stage
+    from partlift.bench.speed import get_stage
 
     out = get_stage("superpoints")(3000, "cpu")
     assert out["stage"] == "superpoints" and out["points"] == 3000

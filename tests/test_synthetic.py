@@ -23,7 +23,6 @@ from partlift.data.synthetic.materials import Material
 from partlift.data.synthetic.preview import preview_sheet
 from partlift.data.synthetic.primitives import box
 from partlift.errors import InputError
-from partlift.speed import list_stages
 
 CATEGORIES = synthetic.list_categories()
 SHAPES_PER_CATEGORY = 12  # meshes per category for the part-share check
@@ -307,5 +306,26 @@ def test_cli_unknown_category(capsys):
     assert "unknown category" in err and "Chair" in err and len(err.strip().splitlines()) == 1
 
 
-def test_speed_stage_registered():
-    assert "synth" in list_stages()
+def test_speed_synth_rig_cycles_categories_and_reports(monkeypatch):
+    import partlift.bench.speed.synth as rig
+    from partlift.bench.speed import get_stage
+
+    assert get_stage("synth") is rig.speed_synth
+    calls = []
+    real = rig.generate
+
+    def spy(category, seed, n_points):
+        calls.append((category, seed, n_points))
+        return real(category, seed, n_points=n_points)
+
+    monkeypatch.setattr(rig, "generate", spy)
+    n = len(CATEGORIES) + 2  # wraps around: the first two categories come again with index 1
+    out = rig.speed_synth(300, "cpu", shapes=n)
+    expected = [(CATEGORIES[i % len(CATEGORIES)], synthetic.shape_seed(0, CATEGORIES[i % len(CATEGORIES)],
+                 i // len(CATEGORIES), "speed"), 300) for i in range(n)]
+    assert calls == expected and calls[-1][1] != calls[1][1]
+    assert {k: out[k] for k in ("stage", "shapes", "points", "categories")} == {
+        "stage": "synth", "shapes": n, "points": 300, "categories": len(CATEGORIES)}
+    assert out["seconds"] > 0 and out["ms_per_shape"] == pytest.approx(1000 * out["seconds"] / n, abs=0.1)
+    with pytest.raises(InputError, match="shapes must be >= 1"):
+        rig.speed_synth(300, "cpu", shapes=0)

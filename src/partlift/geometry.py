@@ -9,7 +9,6 @@ and uniform scale), so they are kept as they are.
 from __future__ import annotations
 
 import logging
-import time
 from typing import Any
 
 import numpy as np
@@ -192,15 +191,3 @@ def ensure_normals(shape: Shape, **kwargs: Any) -> Shape:
     t = normalize_transform(shape.xyz)
     return shape.replace(normals=estimate_normals(t.apply(shape.xyz), **kwargs))
 
-
-def speed_normals(points: int | None, device: str) -> dict[str, Any]:
-    """``partlift speed normals``: estimate normals on a seeded noisy sphere (CPU only)."""
-    del device  # kd-tree + numpy: CPU only
-    n = 100_000 if points is None else int(points)
-    rng = np.random.default_rng(0)
-    xyz = rng.normal(size=(n, 3))
-    xyz /= np.linalg.norm(xyz, axis=1, keepdims=True)
-    xyz += 0.002 * rng.normal(size=(n, 3))
-    t0 = time.perf_counter()
-    estimate_normals(xyz.astype(np.float32))
-    return {"stage": "normals", "points": n, "seconds": round(time.perf_counter() - t0, 4)}

@@ -7,7 +7,7 @@
 * :mod:`.report` — results.json (fixed schema), details.json, report.md, plots.
 * :mod:`.sweep` — the simulated-teacher noise sweep.
 * :mod:`.ray_backend` — the per-shape loop on a Ray cluster (extra ``partlift[ray]``).
-* :mod:`.speed` — the ``pipeline`` speed stages of ``partlift speed``.
+* :mod:`.speed` — the speed rigs of ``partlift speed`` (one module per stage, a registry).
 
 Nothing heavy is imported here; the names below resolve on first use.
 """

@@ -7,7 +7,8 @@
 Each stage runs in its own process, so its ``peak_rss_mb`` is its own; a stage that fails or
 times out gives ``{"stage", "error"}`` and the others still run. ``--device auto`` (the default)
 uses the GPU when torch sees one, so the same command reports GPU figures on a GPU machine.
-How to read and compare the figures: ``benchmarks/README.md``.
+The rigs and their registry live in :mod:`partlift.bench.speed` (imported when the command
+runs). How to read and compare the figures: ``benchmarks/README.md``.
 """
 
 from __future__ import annotations
@@ -20,13 +21,13 @@ import subprocess
 import sys
 from typing import Any
 
-from partlift.speed import list_stages, run_stage
-
 STAGE_TIMEOUT_S = 1800
 """Seconds after which one stage of ``speed all`` is stopped and reported as an error."""
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    from partlift.bench.speed import list_stages  # the registry only: no rig is imported
+
     p = sub.add_parser("speed", help="time a stage of the pipeline (speed and peak memory)")
     p.add_argument("stage", help=f"one of {', '.join(list_stages())}, or 'all'")
     p.add_argument("--points", type=int, default=None, help="points per shape (stage default if omitted)")
@@ -83,6 +84,8 @@ def _run_one(name: str, args: argparse.Namespace, device: str) -> dict[str, Any]
 
 
 def run(args: argparse.Namespace) -> int:
+    from partlift.bench.speed import list_stages, run_stage
+
     device = resolve(args.device)
     if args.stage == "all":
         # Each stage runs in its own process so that its peak RSS is its own.

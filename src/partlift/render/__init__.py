@@ -8,8 +8,8 @@ background, each pixel the colour of its point. Uncoloured clouds are shaded fro
 
 Modules: :mod:`~partlift.render.camera` (rig, PyTorch3D conventions, projection),
 :mod:`~partlift.render.raster` (fast exact z-buffer), :mod:`~partlift.render.reference` (slow
-obviously-correct z-buffer for tests), :mod:`~partlift.render.shading` (colours),
-:mod:`~partlift.render.speed` (``partlift speed render``).
+obviously-correct z-buffer for tests), :mod:`~partlift.render.shading` (colours). Its speed
+rig (``partlift speed render``) is :mod:`partlift.bench.speed.render`.
 """
 
 from __future__ import annotations

@@ -14,8 +14,10 @@ with a relaxed-IoU loss. Modules:
 * :mod:`~partlift.stad.fit` — where PartSTAD fits: training, model selection, resume;
 * :mod:`~partlift.stad.checkpoint` — weight files (save, load, compatibility checks);
 * :mod:`~partlift.stad.fit_weights` — ``fit_weights``: shape sources in, a checkpoint out;
-* :mod:`~partlift.stad.method` — ``run_partstad`` for the :class:`~partlift.pipeline.Segmenter`;
-* :mod:`~partlift.stad.ablation` — the ablation table of ``docs/partstad.md``.
+* :mod:`~partlift.stad.method` — ``run_partstad`` for the :class:`~partlift.pipeline.Segmenter`.
+
+The ablation table of ``docs/partstad.md`` is an experiment, kept out of the library:
+``benchmarks/partstad_ablation.py``; the fit timing is :mod:`partlift.bench.speed.stad_fit`.
 
 Nothing here is imported by ``import partlift``; import the submodules you use.
 """

@@ -8,8 +8,9 @@ Modules: :mod:`~partlift.superpoints.config` (settings), :mod:`~partlift.superpo
 (kNN graph, features, weights, energy), :mod:`~partlift.superpoints.fusion` (greedy L0 region
 merging, the default minimiser), :mod:`~partlift.superpoints.cutpursuit` (L0 cut pursuit with
 graph cuts), :mod:`~partlift.superpoints.merge` (small components),
-:mod:`~partlift.superpoints.purity` (purity, upper bound), :mod:`~partlift.superpoints.speed`
-(``partlift speed superpoints``). Method, choices and measurements: docs/superpoints.md.
+:mod:`~partlift.superpoints.purity` (purity, upper bound). Speed rig (``partlift speed
+superpoints``): :mod:`partlift.bench.speed.superpoints`. Method, choices and measurements:
+docs/superpoints.md.
 """
 
 from __future__ import annotations

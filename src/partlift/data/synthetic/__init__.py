@@ -16,7 +16,7 @@ Modules: :mod:`.primitives` (mesh building blocks), :mod:`.materials` (colours, 
 :mod:`.components` (handles, casters), :mod:`.assembly` (labelled, textured mesh), one module per
 group of categories (:mod:`.chairs`, :mod:`.furniture`, :mod:`.containers`, :mod:`.electronics`,
 :mod:`.appliances`, :mod:`.fixtures`, :mod:`.accessories`), :mod:`.generator` (registry, seeds),
-:mod:`.export`, :mod:`.preview` and :mod:`.speed`.
+:mod:`.export` and :mod:`.preview` (speed rig: :mod:`partlift.bench.speed.synth`).
 """
 
 from __future__ import annotations

@@ -1,18 +1,23 @@
 """The experiments behind the PartDistill tables of docs/partdistill.md.
 
-    python -m partlift.distill.evidence methods      # voting vs forward-only vs forward+backward (TTA)
-    python -m partlift.distill.evidence regimes      # TTA vs pre-alignment
-    python -m partlift.distill.evidence teachers     # box (B-VLM) vs pixel (P-VLM) teacher
-    python -m partlift.distill.evidence collections  # pre-alignment on real-like / generated / both
-    python -m partlift.distill.evidence real         # the real PartNet-Mobility dev shapes
-    python -m partlift.distill.evidence backbones    # the student backbone choice (TTA)
-    python -m partlift.distill.evidence backward     # does backward re-scoring rank predictions better?
+    python benchmarks/partdistill_evidence.py methods      # voting vs forward-only vs forward+backward (TTA)
+    python benchmarks/partdistill_evidence.py regimes      # TTA vs pre-alignment
+    python benchmarks/partdistill_evidence.py teachers     # box (B-VLM) vs pixel (P-VLM) teacher
+    python benchmarks/partdistill_evidence.py collections  # pre-alignment on real-like / generated / both
+    python benchmarks/partdistill_evidence.py real         # the real PartNet-Mobility dev shapes
+    python benchmarks/partdistill_evidence.py backbones    # the student backbone choice (TTA)
+    python benchmarks/partdistill_evidence.py backward     # does backward re-scoring rank predictions better?
+
+An experiment script, not part of the library (it imports ``partlift``; run it from a checkout
+with partlift installed, or with ``PYTHONPATH=src``).
 
 Every experiment runs on generated shapes (:mod:`partlift.data.synthetic`) of the categories
 given (default five), test shapes from the generator's ``test`` split (seed 0), under the
 ``simulated:zeroshot`` teacher with the ``fast`` render preset, and scores PartNet-E semantic
-mIoU (METHODS §1.6.1: per part over the shapes whose ground truth has it, then over parts). Model
-selection never looks at labels: every student is the one after its last epoch.
+mIoU (METHODS §1.6.1: per part over the shapes whose ground truth has it, then over parts;
+:mod:`partlift.metrics`). Model selection never looks at labels: every student is the one after
+its last epoch. The ``real`` experiment reads the PartNet-E-layout dev shapes from ``--real-root``
+(default: ``../shared/data/partnete_real_dev`` beside this checkout, or ``$PARTLIFT_REAL_DEV``).
 
 Collections (``collections``): PartDistill's "train set" is the category's own unlabelled
 shapes and its "generated data" come from a 3D generative model (§4.8). Neither exists here, so:
@@ -57,6 +62,7 @@ from typing import Any
 import numpy as np
 
 from partlift import atomic
+from partlift.config import json_ready
 from partlift.distill.config import DistillConfig
 from partlift.types import Shape
 
@@ -66,7 +72,6 @@ __all__ = ["EvidenceSettings", "Evidence", "shift_shape", "prediction_quality", 
 logger = logging.getLogger(__name__)
 
 DEFAULT_CATEGORIES: tuple[str, ...] = ("Chair", "Table", "StorageFurniture", "Kettle", "Lamp")
-REAL_ROOT = Path("/work/shared/data/partnete_real_dev")
 EXPERIMENTS: tuple[str, ...] = ("methods", "regimes", "teachers", "collections", "real", "backbones", "backward")
 
 SHIFT_STRETCH = 1.35
@@ -92,6 +97,8 @@ class EvidenceSettings:
         teacher: teacher name (profile), used in box mode or pixel mode.
         seed: teacher and student seed.
         config: the distillation settings (TTA and pre-alignment).
+        real_root: the PartNet-E-layout root of the ``real`` experiment (None:
+            :func:`default_real_root`).
     """
 
     categories: tuple[str, ...] = DEFAULT_CATEGORIES
@@ -104,6 +111,19 @@ class EvidenceSettings:
     teacher: str = "simulated:zeroshot"
     seed: int = 0
     config: DistillConfig = field(default_factory=DistillConfig)
+    real_root: str | None = None
+
+
+def default_real_root() -> Path:
+    """``$PARTLIFT_REAL_DEV``, else ``<checkout>/../shared/data/partnete_real_dev``.
+
+    The checkout is the folder above ``benchmarks/`` (this file's), so the default does not
+    depend on the working directory.
+    """
+    env = os.environ.get("PARTLIFT_REAL_DEV")
+    if env:
+        return Path(env)
+    return Path(__file__).resolve().parents[1].parent / "shared" / "data" / "partnete_real_dev"
 
 
 def shift_shape(shape: Shape, seed: int) -> Shape:
@@ -424,17 +444,6 @@ def _full_labels(logits: np.ndarray, n_parts: int) -> np.ndarray:
     return lab
 
 
-def _iou(pred: np.ndarray, gt: np.ndarray, j: int) -> float:
-    inter = int(((pred == j) & (gt == j)).sum())
-    union = int(((pred == j) | (gt == j)).sum())
-    return inter / union if union else float("nan")
-
-
-def _miou(pred: np.ndarray, gt: np.ndarray, n_parts: int) -> float:
-    vals = [_iou(pred, gt, j) for j in range(n_parts) if (gt == j).any()]
-    return round(float(np.mean(vals)), 3) if vals else float("nan")
-
-
 def _purity(w: np.ndarray, pair_pred: np.ndarray, hit: np.ndarray) -> float:
     """Σ w·hit / Σ w over pairs: the share of supervision weight on correctly labelled pairs."""
     ww = np.nan_to_num(w[pair_pred].astype(np.float64))
@@ -462,6 +471,7 @@ def backward_diagnostic(ev: Evidence, config: DistillConfig, count: int = 3) -> 
     """
     from partlift.distill.align import _rescored, align, knowledge_logits
     from partlift.distill.knowledge import build_knowledge, resolve_region
+    from partlift.metrics import shape_miou, shape_part_iou
 
     fwd_cfg = config.replace(backward=False)
     recs: list[dict[str, Any]] = []
@@ -499,6 +509,7 @@ def backward_diagnostic(ev: Evidence, config: DistillConfig, count: int = 3) -> 
             c = len(names)
             lab_fwd = _full_labels(lg, c)
             lab_bwd = _full_labels(knowledge_logits(res.student, [know], device=ev.device, seed=config.seed)[0], c)
+            iou_fwd, iou_bwd = shape_part_iou(lab_fwd, gt, c), shape_part_iou(lab_bwd, gt, c)
             per_class_kept = []
             for j in range(c):
                 sel = good & (know.pred_class[pd] == j)
@@ -507,7 +518,7 @@ def backward_diagnostic(ev: Evidence, config: DistillConfig, count: int = 3) -> 
                 if (gt == j).any():
                     classes.append({
                         "category": cat, "part": names[j],
-                        "iou_forward": _iou(lab_fwd, gt, j), "iou_backward": _iou(lab_bwd, gt, j),
+                        "iou_forward": float(iou_fwd[j]), "iou_backward": float(iou_bwd[j]),
                         "correct_weight_kept": kept(kappa, sel=sel) if sel.any() else float("nan"),
                         "correct_pairs": int(sel.sum()),
                     })
@@ -530,7 +541,8 @@ def backward_diagnostic(ev: Evidence, config: DistillConfig, count: int = 3) -> 
                 if (~lab).any() else None,
                 "none_fraction_on_unlabelled_backward": round(float((lab_bwd[~lab] < 0).mean()), 3)
                 if (~lab).any() else None,
-                "miou_knowledge_forward": _miou(lab_fwd, gt, c), "miou_knowledge_backward": _miou(lab_bwd, gt, c),
+                "miou_knowledge_forward": round(shape_miou(lab_fwd, gt, c), 3),
+                "miou_knowledge_backward": round(shape_miou(lab_bwd, gt, c), 3),
                 "spearman_precision_score": _corr(q["precision"], know.pred_conf[:d].astype(np.float64))["spearman"],
                 "spearman_precision_kappa": _corr(q["precision"], kappa[:d].astype(np.float64))["spearman"],
                 "spearman_precision_kappa_converged": _corr(q["precision"], kappa_conv[:d].astype(np.float64))["spearman"],
@@ -653,7 +665,7 @@ def _real(ev: Evidence, cfg: DistillConfig) -> dict[str, Any]:
     from partlift.data.partnete import PartNetEDataset
     from partlift.data.synthetic import list_categories
 
-    ds = PartNetEDataset(REAL_ROOT)
+    ds = PartNetEDataset(ev.s.real_root or default_real_root())
     by_cat: dict[str, list[Shape]] = {}
     for shape in ds.iter_shapes():
         by_cat.setdefault(shape.category, []).append(shape)
@@ -675,11 +687,14 @@ def _real(ev: Evidence, cfg: DistillConfig) -> dict[str, Any]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m partlift.distill.evidence EXPERIMENT [options]``; prints the Markdown table."""
-    p = argparse.ArgumentParser(prog="python -m partlift.distill.evidence", description=__doc__.split("\n\n")[0])
+    """``python benchmarks/partdistill_evidence.py EXPERIMENT [options]``; prints the Markdown table."""
+    p = argparse.ArgumentParser(prog="python benchmarks/partdistill_evidence.py",
+                                description=__doc__.split("\n\n")[0])
     p.add_argument("experiment", choices=EXPERIMENTS)
     p.add_argument("--categories", nargs="+", default=list(DEFAULT_CATEGORIES))
     p.add_argument("--test-count", type=int, default=EvidenceSettings.test_count)
+    p.add_argument("--test-points", type=int, default=EvidenceSettings.test_points)
+    p.add_argument("--preset", default=EvidenceSettings.preset, help="render preset for the teacher")
     p.add_argument("--collection-count", type=int, default=EvidenceSettings.collection_count)
     p.add_argument("--pre-items", type=int, default=EvidenceSettings.pre_items)
     p.add_argument("--teacher", default=EvidenceSettings.teacher)
@@ -688,6 +703,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--cache", default="out/distill-evidence/cache")
     p.add_argument("--out", default="out/distill-evidence")
     p.add_argument("--device", default="cpu")
+    p.add_argument("--real-root", default=None,
+                   help="PartNet-E-layout root of the 'real' experiment (default: $PARTLIFT_REAL_DEV, "
+                        "else ../shared/data/partnete_real_dev beside this checkout)")
     p.add_argument("--no-progress", action="store_true")
     args = p.parse_args(argv)
     # as the CLI (partlift.cli.main): idle OpenMP threads sleep instead of spinning, which keeps
@@ -700,23 +718,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.config:
         cfg = config_from_dict({**cfg.to_dict(), **json.loads(args.config)})
     settings = EvidenceSettings(categories=tuple(args.categories), test_count=args.test_count,
+                                test_points=args.test_points, preset=args.preset,
                                 collection_count=args.collection_count, pre_items=args.pre_items,
                                 teacher=args.teacher, seed=args.seed,
-                                config=cfg)
+                                config=cfg, real_root=args.real_root)
     ev = Evidence(settings, args.cache, args.device, progress=not args.no_progress)
     t0 = time.perf_counter()
     result = run_experiment(args.experiment, ev)
     result.update({"experiment": args.experiment, "seconds": round(time.perf_counter() - t0, 1),
                    "settings": {**{k: v for k, v in settings.__dict__.items() if k != "config"},
                                 "config": cfg.to_dict()},
-                   "command": "python -m partlift.distill.evidence " + " ".join(argv if argv is not None else sys.argv[1:])})
+                   "command": "python benchmarks/partdistill_evidence.py "
+                              + " ".join(argv if argv is not None else sys.argv[1:])})
     out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    from partlift.cli.common import atomic_write_json
-
-    atomic_write_json(out / f"{args.experiment}.json", result)
+    atomic.write_json(out / f"{args.experiment}.json", json_ready(result), indent=2)
     table = backward_markdown(result) if args.experiment == "backward" else markdown(result)
-    (out / f"{args.experiment}.md").write_text(table + "\n")
+    atomic.write_text(out / f"{args.experiment}.md", table + "\n")
     sys.stdout.write(table + f"\n({result['seconds']} s)\n")
     return 0
 

@@ -5,7 +5,7 @@
   (the ``partslip`` method) — **excluding the teacher's forward passes** (timed separately and
   reported as ``teacher_seconds``). Target: < 3 s on the 2-core CPU.
 * ``pipeline-rss``: the same on a 300k-point chair, for the peak resident memory of the process
-  (``peak_rss_mb``, added by :func:`partlift.speed.run_stage`; it includes the simulated teacher).
+  (``peak_rss_mb``, added by :func:`partlift.bench.speed.run_stage`; it includes the simulated teacher).
   Target: < 4 GiB.
 
 A small shape is segmented first so that imports and first-call allocations are not timed.

@@ -30,8 +30,8 @@ def real_dev_root() -> Path | None:
     """The real PartNet-E-layout dev shapes, if reachable (``$PARTLIFT_REAL_DEV`` first)."""
     env = os.environ.get("PARTLIFT_REAL_DEV")
     candidates = [Path(env)] if env else []
-    # A source checkout <repo>/src/partlift/superpoints/speed.py -> <repo>/../shared/...
-    candidates.append(Path(__file__).resolve().parents[4] / "shared" / "data" / "partnete_real_dev")
+    # A source checkout <repo>/src/partlift/bench/speed/superpoints.py -> <repo>/../shared/...
+    candidates.append(Path(__file__).resolve().parents[5] / "shared" / "data" / "partnete_real_dev")
     for root in candidates:
         if (root / "PartNetE_meta.json").is_file():
             return root

@@ -25,7 +25,8 @@ from partlift.bench.datasets import eval_index
 from partlift.bench.settings import BenchSettings
 from partlift.types import Shape
 
-__all__ = ["MethodJob", "ShapeResult", "make_segmenter", "evaluate_shape", "teacher_options_for"]
+__all__ = ["MethodJob", "ShapeResult", "make_segmenter", "evaluate_shape", "load_error_record",
+           "teacher_options_for"]
 
 logger = logging.getLogger(__name__)
 
@@ -51,9 +52,9 @@ class ShapeResult:
 
 def teacher_options_for(settings: BenchSettings) -> dict[str, Any]:
     """Builder options of the run's teacher: the simulated teacher gets the run's seed when != 0."""
-    if settings.teacher.strip().lower().startswith("simulated") and settings.seed != 0:
-        return {"seed": settings.seed}
-    return {}
+    from partlift.teachers.registry import seed_options
+
+    return seed_options(settings.teacher, settings.seed, unless=0)
 
 
 def make_segmenter(settings: BenchSettings, device: str | None = None) -> Any:
@@ -189,3 +190,12 @@ def evaluate_shape(
             record["iou"], record["shape_miou"] = {}, None
         out.append(ShapeResult(record, arrays))
     return out
+
+
+def load_error_record(item: Any, job: MethodJob, exc: BaseException) -> dict[str, Any]:
+    """The record of a shape that could not be loaded (``item``: a runner ``WorkItem``)."""
+    return {"shape": item.shape_id, "category": item.category, "method": job.method,
+            "fingerprint": job.fingerprint, "status": "error",
+            "error": f"cannot load the shape: {type(exc).__name__}: {' '.join(str(exc).split())[:400]}",
+            "n_points": 0, "n_eval_points": 0, "n_predictions": None, "iou": {}, "shape_miou": None,
+            "seconds": {"prepare": 0.0, "teacher": 0.0, "method": 0.0, "total": 0.0}, "device": ""}

@@ -172,7 +172,7 @@ class CollectionKnowledge:
 def _cache_key(shape: Shape, teacher: str, names: tuple[str, ...], render: Any, config: DistillConfig,
                weights: str | None) -> str:
     from partlift.config import to_dict
-    from partlift.pipeline import shape_key
+    from partlift.keys import shape_key
 
     relevant = {k: getattr(config, k) for k in ("knowledge_points", "null_class", "null_weight", "region",
                                                 "seed", "use_rgb", "use_normals")}
@@ -298,8 +298,8 @@ def collection_knowledge(
             nothing on every shape.
     """
     from partlift.config import render_preset
-    from partlift.pipeline import validate_parts
-    from partlift.teachers.registry import build_teacher
+    from partlift.names import validate_parts
+    from partlift.teachers.registry import build_teacher, seed_options
 
     if isinstance(sources, str):
         sources = [sources]
@@ -309,7 +309,7 @@ def collection_knowledge(
     names = validate_parts(part_names)
     render = render_preset(render_config) if isinstance(render_config, str) else render_config
     if isinstance(teacher, str):
-        teacher = build_teacher(teacher, **({"seed": config.seed} if teacher.startswith("simulated") else {}))
+        teacher = build_teacher(teacher, **seed_options(teacher, config.seed))
     if weights is not None and config.confidence != "weights":
         config = config.replace(confidence="weights")
     knowledge: list[ShapeKnowledge] = []

@@ -284,13 +284,13 @@ def build_knowledge(
 
 
 def render_for_teacher(shape: Shape, render_config: Any, device: str = "cpu") -> tuple[Shape, Views]:
-    """The pipeline's per-shape preparation minus superpoints: centroid unit sphere, normals,
-    render (METHODS §1.1–1.2). Returns ``(normalised shape, views)``."""
-    from partlift.geometry import ensure_normals, normalize
-    from partlift.render import render
+    """The one per-shape preparation (:func:`partlift.prepare.prepare_shape`) without superpoints,
+    keeping the shape's own normals (``normals="given"``): centroid unit sphere, normals, render
+    (METHODS §1.1–1.2). Returns ``(normalised shape, views)``."""
+    from partlift.prepare import prepare_shape
 
-    norm = ensure_normals(normalize(shape))
-    return norm, render(norm, render_config, device=device)
+    prepared = prepare_shape(shape, render_config, superpoints=False, normals="given", device=device)
+    return prepared.shape, prepared.views
 
 
 def stad_confidences(

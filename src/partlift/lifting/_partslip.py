@@ -13,9 +13,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
+from partlift.config import Settings
 from partlift.errors import InputError
 from partlift.types import Predictions, Views
 
@@ -45,7 +47,7 @@ _CHUNK_TESTS = 1 << 21
 
 
 @dataclass(frozen=True)
-class VoteConfig:
+class VoteConfig(Settings):
     """Settings of PartSLIP voting and instance grouping (METHODS §2.3–2.5).
 
     Attributes:
@@ -106,6 +108,14 @@ class VoteConfig:
     dis_eps: float = 1e-3
     instance_iou: float = 0.5
     region: str = "box"
+
+    @classmethod
+    def from_options(cls, options: Any, context: Any = None) -> VoteConfig:
+        """PartSLIP's run config (:mod:`partlift.methods`): the run's vote settings
+        (``context.vote``, default: these defaults) with ``options`` (field names) applied."""
+        base = getattr(context, "vote", None)
+        base = base if isinstance(base, cls) else cls()
+        return base.replace(**dict(options or {})) if options else base
 
     def __post_init__(self) -> None:
         positive = (

@@ -34,7 +34,7 @@ from partlift.errors import InputError
 from partlift.lifting.voting import VoteConfig, relative_part_sizes, whole_object_boxes
 from partlift.stad.config import StadConfig
 from partlift.stad.encoding import prediction_inputs
-from partlift.types import Coverage, Predictions, Views
+from partlift.types import Coverage, Predictions, PreparedShape, Views
 
 __all__ = ["ShapeTensors", "shape_tensors", "from_prepared"]
 
@@ -335,19 +335,23 @@ def shape_tensors(
 
 
 def from_prepared(
-    segmenter: Any,
-    prepared: Any,
+    prepared: PreparedShape,
     preds: Predictions,
     config: StadConfig,
     *,
+    vote_config: VoteConfig | None = None,
+    device: str = "cpu",
     with_gt: bool = True,
     coverage: Coverage | None = None,
 ) -> ShapeTensors:
-    """:func:`shape_tensors` for a :class:`~partlift.pipeline.PreparedShape` of ``segmenter``.
+    """:func:`shape_tensors` for a :class:`~partlift.types.PreparedShape`.
 
-    Uses the segmenter's vote config and device; GT labels come from the prepared shape when
-    ``with_gt`` (an unlabelled shape raises).
+    ``vote_config`` (:class:`~partlift.lifting.voting.VoteConfig`, None = defaults) gives the
+    small-part rules; GT labels come from the prepared shape when ``with_gt`` (an unlabelled shape
+    raises).
     """
+    if not isinstance(prepared, PreparedShape):
+        raise InputError(f"from_prepared: expected a PreparedShape, got {type(prepared).__name__}")
     gt = None
     if with_gt:
         shape = prepared.shape
@@ -361,9 +365,9 @@ def from_prepared(
         config,
         coverage=coverage,
         gt=gt,
-        vote_config=segmenter.vote_config,
+        vote_config=vote_config,
         name=prepared.shape.name,
-        device=segmenter.device,
+        device=device,
     )
 
 

@@ -60,7 +60,7 @@ def default_cache_root() -> Path:
 def shape_content_hash(shape: Shape, *, with_labels: bool = False) -> str:
     """Hex SHA-256 of a shape's point content: xyz and rgb (float32 bytes), and with
     ``with_labels`` also its semantic / instance labels and part names (for teachers that read
-    ground truth, whose output changes with the labels)."""
+    ground truth, whose output changes with the labels and may change with the name)."""
     h = hashlib.sha256()
     xyz = np.ascontiguousarray(shape.xyz, dtype=np.float32)
     h.update(repr(xyz.shape).encode())
@@ -75,6 +75,9 @@ def shape_content_hash(shape: Shape, *, with_labels: bool = False) -> str:
             if arr is not None:
                 h.update(np.ascontiguousarray(arr, dtype=np.int64).tobytes())
         h.update(repr(shape.part_names).encode())
+        # A teacher that reads ground truth may seed its noise by the shape's name (the simulated one).
+        h.update(b"name")
+        h.update(str(shape.name).encode())
     return h.hexdigest()
 
 

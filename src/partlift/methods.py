@@ -110,7 +110,7 @@ METHODS: dict[str, MethodSpec] = {
         name="partslip",
         description="PartSLIP superpoint voting (partlift.lifting)",
         run="partlift.lifting.method:run_partslip",
-        config="partlift.lifting.voting:VoteConfig",
+        config="partlift.lifting.config:VoteConfig",
     ),
     "partstad": MethodSpec(
         name="partstad",

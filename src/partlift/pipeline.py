@@ -84,7 +84,7 @@ class Segmenter:
         cache_size: int = 4,
         cache_dir: str | os.PathLike[str] | None = DEFAULT_CACHE,
     ) -> None:
-        from partlift.lifting.voting import VoteConfig
+        from partlift.lifting.config import VoteConfig
         from partlift.superpoints import SuperpointConfig
         from partlift.teachers.registry import build_teacher
 

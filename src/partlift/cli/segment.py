@@ -46,7 +46,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from partlift.config import render_preset
     from partlift.io import load_shape
-    from partlift.lifting.voting import VoteConfig
+    from partlift.lifting.config import VoteConfig
     from partlift.pipeline import Segmenter
     from partlift.summary import segmentation_summary
     from partlift.superpoints import SuperpointConfig

@@ -6,7 +6,7 @@ options applied, e.g. ``--set partslip.region=mask``).
 
 from __future__ import annotations
 
-from partlift.lifting.voting import VoteConfig
+from partlift.lifting.config import VoteConfig
 from partlift.methods import MethodContext
 from partlift.types import MethodResult, Predictions, PreparedShape
 

@@ -85,8 +85,8 @@ def run_partstad(
     prepared: PreparedShape, predictions: Predictions, config: PartstadRun, context: MethodContext
 ) -> MethodResult:
     """Weighted voting with a trained weight net and null score; PartSLIP grouping for instances."""
+    from partlift.lifting.config import VoteConfig
     from partlift.lifting.instances import group_instances
-    from partlift.lifting.voting import VoteConfig
     from partlift.stad.data import from_prepared
     from partlift.stad.fit import check_compatible, load_checkpoint
 

@@ -139,3 +139,17 @@ def test_bench_partslip_options_reach_the_vote() -> None:
     assert s.method_options("partstad-box") == {"masks": False}
     with pytest.raises(InputError, match="unknown method 'nope'"):
         BenchSettings(dataset="synthetic", out="x", categories=("Chair",), options={"nope": {}})
+
+
+def test_one_shape_source_grammar() -> None:
+    from partlift.sources import parse_source
+
+    assert parse_source("synthetic:8").count == 8 and parse_source("root:2").kind == "root"
+    src = parse_source("synthetic:Chair:5:val:3")
+    assert (src.kind, src.category, src.count, src.split, src.seed) == ("synthetic-category", "Chair", 5, "val", 3)
+    assert parse_source("data/few").path == "data/few"
+    with pytest.raises(InputError, match="not accepted here; expected 'synthetic:N' or 'root:K'"):
+        parse_source("synthetic:Chair:5", "--shots", allow=("synthetic", "root"))
+    for bad in ("synthetic:", "root:x", "synthetic:0", " ", "synthetic:Chair"):
+        with pytest.raises(InputError):
+            parse_source(bad)

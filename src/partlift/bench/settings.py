@@ -8,7 +8,6 @@ settings. The device, progress and scale-out choices do not enter it.
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
@@ -16,6 +15,7 @@ from partlift.config import RENDER_PRESETS
 from partlift.errors import InputError
 from partlift.keys import content_key
 from partlift.methods import base_method, get_method
+from partlift.sources import parse_source
 
 __all__ = [
     "DATASETS",
@@ -35,29 +35,17 @@ def _hash(obj: Any) -> str:
     return content_key(obj, length=16)
 
 
-_SOURCE = re.compile(r"^(synthetic|root):(\d+)$")
-
-
 def parse_source_spec(spec: str | None, what: str) -> tuple[str, Any] | None:
-    """``"synthetic:N"`` -> ("synthetic", N); ``"root:K"`` -> ("root", K); other -> ("dir", path).
+    """``"synthetic:N"`` -> ("synthetic", N); ``"root:K"`` -> ("root", K); other -> ("dir", path)
+    (:func:`partlift.sources.parse_source`).
 
     Raises:
         InputError: an empty string, or ``synthetic:``/``root:`` without a positive count.
     """
     if spec is None:
         return None
-    if not isinstance(spec, str) or not spec.strip():
-        raise InputError(f"{what}: expected a folder, 'synthetic:N' or 'root:K', got {spec!r}")
-    s = spec.strip()
-    m = _SOURCE.match(s)
-    if m:
-        n = int(m.group(2))
-        if n < 1:
-            raise InputError(f"{what}: the count in {s!r} must be >= 1")
-        return m.group(1), n
-    if s.startswith(("synthetic:", "root:")):
-        raise InputError(f"{what}: expected 'synthetic:N' or 'root:K' with a positive integer, got {s!r}")
-    return "dir", s
+    src = parse_source(spec, what, allow=("synthetic", "root", "dir"))
+    return src.kind, (src.path if src.kind == "dir" else src.count)
 
 
 @dataclass(frozen=True)

@@ -59,7 +59,6 @@ logger = logging.getLogger(__name__)
 DEFAULT_GENERATED_POINTS = 10_000
 """Points sampled per generated shape (the teacher renders them; the student sees 2048)."""
 
-_SYNTH = re.compile(r"^synthetic:([A-Za-z]+):(\d+)(?::([A-Za-z0-9_-]+))?(?::(\d+))?$")
 
 
 @dataclass(frozen=True)
@@ -76,29 +75,23 @@ class CollectionSource:
 
 
 def parse_source(spec: str) -> CollectionSource:
-    """Parse ``synthetic:CAT:N[:SPLIT[:SEED]]`` or a folder path; raises InputError when neither."""
-    if not isinstance(spec, str) or not spec.strip():
-        raise InputError(f"collection: expected a folder or 'synthetic:CAT:N', got {spec!r}")
-    spec = spec.strip()
-    if spec.startswith("synthetic:"):
+    """Parse ``synthetic:CAT:N[:SPLIT[:SEED]]`` or a folder path (:func:`partlift.sources.parse_source`);
+    raises InputError when neither."""
+    from partlift.sources import parse_source as parse
+
+    src = parse(spec, "collection", allow=("synthetic-category", "dir"))
+    if src.kind == "synthetic-category":
         from partlift.data.synthetic import list_categories
 
-        m = _SYNTH.match(spec)
-        if not m:
-            raise InputError(
-                f"collection: malformed {spec!r}; expected synthetic:CATEGORY:COUNT[:SPLIT[:SEED]], "
-                "e.g. synthetic:Chair:100"
-            )
-        cat, count, split, seed = m.group(1), int(m.group(2)), m.group(3) or "collection", int(m.group(4) or 0)
-        if cat not in list_categories():
-            raise InputError(f"collection: the generator has no category {cat!r}; choose one of {list_categories()}")
-        if count < 1:
-            raise InputError(f"collection: {spec!r} asks for 0 shapes; expected a count >= 1")
-        return CollectionSource("synthetic", spec, cat, count, split, seed)
-    path = Path(spec)
+        if src.category not in list_categories():
+            raise InputError(f"collection: the generator has no category {src.category!r}; "
+                             f"choose one of {list_categories()}")
+        return CollectionSource("synthetic", src.spec, src.category, src.count, src.split or "collection",
+                                src.seed or 0)
+    path = Path(src.spec)
     if not path.is_dir():
-        raise InputError(f"collection: {spec!r} is neither a folder nor 'synthetic:CAT:N' (e.g. synthetic:Chair:100)")
-    return CollectionSource("folder", spec, path=path)
+        raise InputError(f"collection: {src.spec!r} is neither a folder nor 'synthetic:CAT:N' (e.g. synthetic:Chair:100)")
+    return CollectionSource("folder", src.spec, path=path)
 
 
 def source_category(source: CollectionSource) -> str | None:

@@ -3,7 +3,8 @@
 * :func:`content_key` — hex SHA-256 of bytes, a string, or a JSON-ready object (``json.dumps``
   with sorted keys, ``default=str``), optionally cut to its first ``length`` hex digits;
 * :func:`shape_key` — of a shape's points and colours;
-* :func:`file_digest` — of a file's bytes.
+* :func:`file_digest` — of a file's bytes;
+* :func:`seed_of` — a 64-bit integer seed derived from a text (a shape id, a name).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import numpy as np
 
 from partlift.errors import InputError
 
-__all__ = ["content_key", "shape_key", "file_digest"]
+__all__ = ["content_key", "shape_key", "file_digest", "seed_of"]
 
 
 def content_key(obj: Any, *, length: int | None = None) -> str:
@@ -57,3 +58,8 @@ def file_digest(path: str | os.PathLike[str], length: int = 16) -> str:
         for chunk in iter(lambda: f.read(1 << 20), b""):
             h.update(chunk)
     return h.hexdigest()[:length]
+
+
+def seed_of(text: str) -> int:
+    """A 64-bit integer seed from ``text``: the first 8 bytes of its SHA-256, little-endian."""
+    return int.from_bytes(hashlib.sha256(str(text).encode("utf-8")).digest()[:8], "little")

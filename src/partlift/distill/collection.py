@@ -21,8 +21,6 @@ skipped and counted, never trained on.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 import os
 import re
@@ -165,16 +163,13 @@ class CollectionKnowledge:
 def _cache_key(shape: Shape, teacher: str, names: tuple[str, ...], render: Any, config: DistillConfig,
                weights: str | None) -> str:
     from partlift.config import to_dict
-    from partlift.keys import shape_key
+    from partlift.keys import content_key, file_digest, shape_key
 
     relevant = {k: getattr(config, k) for k in ("knowledge_points", "null_class", "null_weight", "region",
                                                 "seed", "use_rgb", "use_normals")}
-    h = hashlib.sha256()
-    h.update(json.dumps({"shape": shape_key(shape), "name": shape.name, "teacher": teacher,
-                         "parts": list(names), "render": to_dict(render), "config": relevant}, sort_keys=True).encode())
-    if weights:
-        h.update(Path(weights).read_bytes())
-    return h.hexdigest()[:20]
+    return content_key({"shape": shape_key(shape), "name": shape.name, "teacher": teacher, "parts": list(names),
+                        "render": to_dict(render), "config": relevant,
+                        "weights": file_digest(weights, 64) if weights else None}, length=20)
 
 
 def _safe(name: str) -> str:

@@ -15,7 +15,6 @@ computed on, so both sides agree on every index.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 from collections.abc import Callable, Sequence
@@ -29,6 +28,7 @@ from partlift import atomic
 from partlift.distill.config import DistillConfig
 from partlift.distill.student import point_inputs, student_frame, subsample
 from partlift.errors import InputError
+from partlift.keys import seed_of
 from partlift.types import Predictions, Shape, Views
 
 __all__ = [
@@ -193,8 +193,7 @@ def resolve_region(region: str, teacher_kind: str | None, preds: Predictions) ->
 
 def knowledge_seed(seed: int, name: str, n_points: int) -> np.random.Generator:
     """The generator of a shape's knowledge sub-sample: from (seed, shape name, point count)."""
-    key = int.from_bytes(hashlib.sha256(f"{name}|{n_points}".encode()).digest()[:8], "little")
-    return np.random.default_rng([int(seed), key])
+    return np.random.default_rng([int(seed), seed_of(f"{name}|{n_points}")])
 
 
 def build_knowledge(

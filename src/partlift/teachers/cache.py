@@ -26,6 +26,7 @@ import numpy as np
 
 from partlift.config import json_ready
 from partlift.errors import InputError
+from partlift.keys import content_key
 from partlift.types import Predictions, Shape
 
 __all__ = [
@@ -119,7 +120,7 @@ def key_of(parts: Mapping[str, Any]) -> str:
         raise InputError(f"cache key: expected a mapping of key parts, got {type(parts).__name__}")
     payload = {"format": CACHE_FORMAT, **json_ready(dict(parts))}
     blob = json.dumps(payload, sort_keys=True, separators=(",", ":")).encode()
-    return hashlib.sha256(blob).hexdigest()
+    return content_key(blob)
 
 
 def predictions_to_arrays(preds: Predictions) -> dict[str, np.ndarray]:

@@ -172,9 +172,17 @@ class Segmenter:
     # -- segmentation ---------------------------------------------------------------------------
 
     def segment(
-        self, shape: Shape, parts: Sequence[str] | None = None, *, method: str | None = None
+        self,
+        shape: Shape,
+        parts: Sequence[str] | None = None,
+        *,
+        method: str | None = None,
+        options: dict[str, Any] | None = None,
     ) -> PartLabels:
         """Segment ``shape`` into ``parts`` (default: the shape's own part names).
+
+        ``method`` and ``options`` (the method's options) default to the segmenter's own
+        ``method`` and ``method_options``.
 
         Returns labels on the input's own points (and faces for mesh inputs). A teacher that
         finds nothing gives a documented empty result: every point -1, ``meta["n_predictions"] == 0``.
@@ -183,7 +191,7 @@ class Segmenter:
         method = method or self.method
         fn = run_method(method)
         context = self.context()
-        config = method_config(method, self.method_options, context)
+        config = method_config(method, self.method_options if options is None else options, context)
         t0 = time.perf_counter()
         prepared = self.prepare(shape)
         t1 = time.perf_counter()

@@ -146,8 +146,7 @@ def evaluate_shape(
         t = time.perf_counter()
         if error is None:
             try:
-                segmenter.method_options = dict(job.options)
-                labels = segmenter.segment(shape, names, method=job.run_as or job.method)
+                labels = segmenter.segment(shape, names, method=job.run_as or job.method, options=dict(job.options))
                 sem, ins = labels.semantic, labels.instance
             except Exception as exc:  # a method failing on one shape is recorded, not fatal
                 error = _short_error(exc)

@@ -144,22 +144,9 @@ class Segmenter:
         """The teacher's predictions on ``views`` of the unit-sphere ``shape``, through the
         on-disk prediction cache (when on). ``views`` must be rendered with this segmenter's
         render settings from ``shape``."""
-        from partlift.teachers.cache import prediction_key
+        from partlift.prepare import predict_cached
 
-        names = tuple(names)
-
-        def compute() -> Predictions:
-            t = time.perf_counter()
-            preds = self.teacher.predict(views, names, shape)
-            log.info("teacher %s: %d predictions in %.2fs", self.teacher.name, len(preds),
-                     time.perf_counter() - t)
-            return preds
-
-        if self.cache is None:
-            return compute()
-        key = prediction_key(shape, to_dict(self.render_config), self.teacher.name, names,
-                             with_labels=bool(getattr(self.teacher, "needs_ground_truth", False)))
-        return self.cache.get_or_compute(key, compute)
+        return predict_cached(self.teacher, shape, views, names, self.render_config, self.cache)
 
     def _predict(self, prepared: PreparedShape, names: tuple[str, ...]) -> Predictions:
         pkey = (prepared.key, names)

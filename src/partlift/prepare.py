@@ -4,7 +4,9 @@ Used by :meth:`partlift.pipeline.Segmenter.prepare` (segment, bench, PartSTAD da
 knowledge (:func:`partlift.distill.knowledge.render_for_teacher`) and ``partlift predict`` /
 ``partlift render``. The render is the same for every caller: the unit-sphere shape (METHODS
 §1.1) drawn with its colours, or shaded from its own normals (estimated when it has none, §1.2).
-What differs is which normals the returned shape carries (``normals``):
+:func:`predict_cached` is the one cached teacher call on a prepared shape (the Segmenter's, and
+PartDistill's collection knowledge's). What differs between callers is which normals the returned
+shape carries (``normals``):
 
 * ``"estimated"`` (segment, bench, PartSTAD): normals estimated from the cloud (kNN PCA, as
   PartSLIP's Open3D call, METHODS §1.4 step 1), also when the input carries its own (e.g. mesh
@@ -26,7 +28,7 @@ from partlift.errors import InputError
 from partlift.keys import content_key, shape_key
 from partlift.types import PreparedShape, Shape
 
-__all__ = ["NORMALS_MODES", "prepare_shape", "preparation_key"]
+__all__ = ["NORMALS_MODES", "prepare_shape", "preparation_key", "predict_cached"]
 
 log = logging.getLogger(__name__)
 
@@ -104,3 +106,30 @@ def prepare_shape(
         log.info("prepared %s: %d points, %d superpoints (%.2fs)", shape.name, norm.n_points,
                  int(sp.max()) + 1, sum(timings.values()))
     return PreparedShape(key, shape, norm, views, sp, timings)
+
+
+def predict_cached(teacher: Any, shape: Shape, views: Any, names: Any, render_config: RenderConfig | str,
+                   cache: Any = None) -> Any:
+    """The teacher's predictions on ``views`` of the unit-sphere ``shape`` for part ``names``,
+    through ``cache`` (a :class:`~partlift.teachers.cache.PredictionCache`; None = no cache).
+
+    The key (:func:`partlift.teachers.cache.prediction_key`) covers the shape's content, the render
+    settings, the teacher's name (with every option that changes its output) and the part names,
+    and the shape's labels and name for teachers that read ground truth.
+    """
+    from partlift.teachers.cache import prediction_key
+
+    names = tuple(names)
+
+    def compute() -> Any:
+        t = time.perf_counter()
+        preds = teacher.predict(views, names, shape)
+        log.info("teacher %s: %d predictions in %.2fs", teacher.name, len(preds), time.perf_counter() - t)
+        return preds
+
+    if cache is None:
+        return compute()
+    cfg = render_preset(render_config) if isinstance(render_config, str) else render_config
+    key = prediction_key(shape, cfg.to_dict(), teacher.name, names,
+                         with_labels=bool(getattr(teacher, "needs_ground_truth", False)))
+    return cache.get_or_compute(key, compute)

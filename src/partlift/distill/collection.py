@@ -188,12 +188,16 @@ def shapes_knowledge(
     weights: str | os.PathLike | None = None,
     bar: Any = None,
     source: str = "shapes",
+    prediction_cache: Any = None,
 ) -> tuple[list[ShapeKnowledge], list[str], list[tuple[str, str]], int]:
     """Knowledge of each shape of an iterable: ``(knowledge, skipped, failed, seen)``.
 
     The worker of :func:`collection_knowledge` (which parses sources and validates); callers
     with shapes of their own (e.g. transformed generated shapes) use it directly.
+    ``prediction_cache``: a :class:`~partlift.teachers.cache.PredictionCache` for the teacher's
+    predictions (None: no cache).
     """
+    from partlift.prepare import predict_cached
     cache = Path(cache_dir) if cache_dir is not None else None
     knowledge: list[ShapeKnowledge] = []
     skipped: list[str] = []
@@ -223,7 +227,7 @@ def shapes_knowledge(
         if know is None:
             try:
                 norm, views = render_for_teacher(shape, render, device)
-                preds = teacher.predict(views, names, norm)
+                preds = predict_cached(teacher, norm, views, names, render, prediction_cache)
                 region = resolve_region(config.region, getattr(teacher, "kind", None), preds)
                 conf = None
                 if weights is not None:
@@ -262,6 +266,7 @@ def collection_knowledge(
     cache_dir: str | os.PathLike | None = None,
     weights: str | os.PathLike | None = None,
     progress: bool = False,
+    prediction_cache_dir: str | os.PathLike | None = "default",
 ) -> CollectionKnowledge:
     """Render every shape of the sources, run the teacher and keep its knowledge.
 
@@ -277,6 +282,9 @@ def collection_knowledge(
         cache_dir: keep each shape's knowledge here (``.npz``) and reuse it when present.
         weights: a PartSTAD weight-net checkpoint for the confidences (``confidence="weights"``).
         progress: show a tqdm bar over shapes.
+        prediction_cache_dir: the teacher-prediction cache (:class:`~partlift.teachers.cache.PredictionCache`)
+            shared with the Segmenter: ``"default"`` = ``$PARTLIFT_CACHE_DIR`` or the user's cache
+            folder; None = off.
 
     Returns:
         :class:`CollectionKnowledge`.
@@ -309,11 +317,17 @@ def collection_knowledge(
         from tqdm.auto import tqdm
 
         bar = tqdm(total=total, desc="teacher knowledge", unit="shape")
+    pcache = None
+    if prediction_cache_dir is not None:
+        from partlift.teachers.cache import PredictionCache
+
+        pcache = PredictionCache(None if prediction_cache_dir == "default" else prediction_cache_dir)
     seen = 0
     for src in parsed:
         k, sk, fa, n = shapes_knowledge(
             iter_source(src, category=category, n_points=n_points), names, teacher, config, render=render,
             device=device, cache_dir=cache_dir, weights=weights, bar=bar, source=src.spec,
+            prediction_cache=pcache,
         )
         knowledge += k
         skipped += sk

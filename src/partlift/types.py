@@ -479,7 +479,8 @@ class PreparedShape:
         source: the shape as given (its own frame).
         shape: the same points in the unit-sphere frame (METHODS §1.1), with normals.
         views: the multi-view render of ``shape``.
-        superpoints: (N,) int64 superpoint id per point.
+        superpoints: (N,) int64 superpoint id per point; None when the preparation skipped them
+            (``prepare_shape(superpoints=False)``: predict, render, PartDistill knowledge).
         timings: seconds per preparation stage.
     """
 
@@ -487,7 +488,7 @@ class PreparedShape:
     source: Shape
     shape: Shape
     views: Views
-    superpoints: np.ndarray
+    superpoints: np.ndarray | None
     timings: dict[str, float] = field(default_factory=dict)
 
 

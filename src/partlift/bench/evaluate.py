@@ -17,13 +17,16 @@ import math
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from partlift.bench.datasets import eval_index
 from partlift.bench.settings import BenchSettings
 from partlift.types import Shape
+
+if TYPE_CHECKING:
+    from partlift.pipeline import Segmenter
 
 __all__ = ["MethodJob", "ShapeResult", "make_segmenter", "evaluate_shape", "load_error_record",
            "teacher_options_for"]
@@ -57,7 +60,7 @@ def teacher_options_for(settings: BenchSettings) -> dict[str, Any]:
     return seed_options(settings.teacher, settings.seed, unless=0)
 
 
-def make_segmenter(settings: BenchSettings, device: str | None = None) -> Any:
+def make_segmenter(settings: BenchSettings, device: str | None = None) -> Segmenter:
     """The :class:`~partlift.pipeline.Segmenter` of a run (teacher, preset, seed, device)."""
     from partlift.pipeline import Segmenter
 
@@ -88,7 +91,7 @@ def _json_float(x: float) -> float | None:
 
 
 def evaluate_shape(
-    segmenter: Any,
+    segmenter: Segmenter,
     shape: Shape,
     shape_id: str,
     category: str,

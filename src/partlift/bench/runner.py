@@ -24,7 +24,7 @@ import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from partlift.bench.datasets import (
     ShapeSet,
@@ -52,6 +52,9 @@ from partlift.bench.settings import BenchSettings
 from partlift.bench.store import atomic_write_json, read_json, read_record, write_record
 from partlift.errors import InputError
 from partlift.methods import base_method
+
+if TYPE_CHECKING:
+    from partlift.pipeline import Segmenter
 
 __all__ = ["Plan", "WorkItem", "check_methods", "plan_run", "run_bench", "claim_folder"]
 
@@ -133,7 +136,7 @@ def claim_folder(settings: BenchSettings, fresh: bool = False) -> Path:
     return out
 
 
-def plan_run(settings: BenchSettings, segmenter: Any = None, progress: bool = False) -> Plan:
+def plan_run(settings: BenchSettings, segmenter: Segmenter | None = None, progress: bool = False) -> Plan:
     """Build the test set and prepare every method for every category (never on test shapes).
 
     Args:
@@ -227,7 +230,7 @@ def pending_work(plan: Plan) -> tuple[list[WorkItem], int]:
     return work, done
 
 
-def run_serial(plan: Plan, work: list[WorkItem], segmenter: Any, on_result: Callable[[list[ShapeResult]], None],
+def run_serial(plan: Plan, work: list[WorkItem], segmenter: Segmenter, on_result: Callable[[list[ShapeResult]], None],
                progress: Any = None) -> None:
     """Evaluate ``work`` one shape at a time in this process."""
     for item in work:

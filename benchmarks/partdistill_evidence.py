@@ -151,17 +151,6 @@ def shift_shape(shape: Shape, seed: int) -> Shape:
                          face_instance=None, name=shape.name + "~gen")
 
 
-@dataclass
-class _Context:
-    """The attributes a Segmenter method reads (so one prepared shape serves every row)."""
-
-    method_options: dict[str, Any]
-    seed: int
-    device: str
-    teacher: Any
-    vote_config: Any
-
-
 CACHE_VERSION = 5
 """Bumped whenever the code behind a cached row changes (it is part of every cache key)."""
 
@@ -204,10 +193,6 @@ class Evidence:
                                                seed=self.s.seed, cache_size=2)
         return self._segmenters[mode]
 
-    def _ctx(self, mode: str, **options: Any) -> _Context:
-        seg = self.segmenter(mode)
-        return _Context(dict(options), self.s.seed, self.device, seg.teacher, seg.vote_config)
-
     # ---------------------------------------------------------------- rows
     def voting(self, mode: str = "box") -> RowFn:
         def run(shape: Shape) -> tuple[np.ndarray, float]:
@@ -217,7 +202,7 @@ class Evidence:
         return run
 
     def tta(self, config: DistillConfig, mode: str = "box") -> RowFn:
-        from partlift.distill.method import run_partdistill_tta
+        from partlift.distill.method import PartdistillTTARun, run_partdistill_tta
 
         cfg_key = config.to_dict()
         for k in ("epochs", "batch_size"):  # pre-alignment only
@@ -237,7 +222,9 @@ class Evidence:
             prepared = seg.prepare(shape)
             preds = seg.predictions(shape, shape.part_names)
             t = time.perf_counter()
-            labels = run_partdistill_tta(self._ctx(mode, distill_config=config), prepared, preds).semantic
+            ctx = seg.context()
+            run_config = PartdistillTTARun.from_options({"distill_config": config}, ctx)
+            labels = run_partdistill_tta(prepared, preds, run_config, ctx).semantic
             secs = time.perf_counter() - t
             _save_npy(path, labels)
             _save_json(side, {"seconds": secs, "load_average_1min": round(os.getloadavg()[0], 2)})
@@ -248,7 +235,7 @@ class Evidence:
     def pre(self, category: str, shapes: Callable[[], Iterable[Shape]], label: str, config: DistillConfig,
             mode: str = "box") -> RowFn:
         """A row labelling test shapes with a student pre-aligned on ``shapes()`` (cached by ``label``)."""
-        from partlift.distill.method import run_partdistill
+        from partlift.distill.method import PartdistillRun, run_partdistill
 
         path = self._pre_student(category, shapes, label, config, mode)
 
@@ -257,7 +244,7 @@ class Evidence:
             prepared = seg.prepare(shape)
             preds = seg.predictions(shape, shape.part_names)
             t = time.perf_counter()
-            labels = run_partdistill(self._ctx(mode, student=str(path)), prepared, preds).semantic
+            labels = run_partdistill(prepared, preds, PartdistillRun(student=str(path)), seg.context()).semantic
             return labels, time.perf_counter() - t
 
         return run

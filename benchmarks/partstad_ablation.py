@@ -55,7 +55,7 @@ def _prepare(seg: Any, shapes: Sequence[Any], parts: tuple[str, ...]) -> list[tu
 def _tensors(seg: Any, items: Sequence[tuple[Any, Any]], config: StadConfig) -> list[Any]:
     from partlift.stad.data import from_prepared
 
-    return [from_prepared(seg, prep, preds, config, with_gt=True) for prep, preds in items]
+    return [from_prepared(prep, preds, config, vote_config=seg.vote_config, device=seg.device, with_gt=True) for prep, preds in items]
 
 
 def _usable(sts: list[Any]) -> list[Any]:
@@ -137,7 +137,8 @@ def run_category(
                 elif row == "+masks":
                     from partlift.stad.data import from_prepared
 
-                    st = from_prepared(seg, prep, preds, box_mask_cfg, with_gt=False)
+                    st = from_prepared(prep, preds, box_mask_cfg, vote_config=seg.vote_config, device=seg.device,
+                                       with_gt=False)
                     sp_labels = np.full(st.n_superpoints, -1, np.int64)
                     if st.n_valid:
                         votes = hard_votes(st).double().numpy()
@@ -147,7 +148,7 @@ def run_category(
                     from partlift.stad.data import from_prepared
 
                     model, cfg = models[row]
-                    st = from_prepared(seg, prep, preds, cfg, with_gt=False)
+                    st = from_prepared(prep, preds, cfg, vote_config=seg.vote_config, device=seg.device, with_gt=False)
                     sp_labels, _ = stad_labels(model, st, seg.vote_config)
                 semantic = sp_labels[sp]
                 instance = group_instances(prep.views, preds, sp, sp_labels, shape.xyz, seg.vote_config)

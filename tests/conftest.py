@@ -21,3 +21,10 @@ def real_dev_root() -> Path:
     if not (REAL_DEV / "PartNetE_meta.json").is_file():
         pytest.skip(f"real dev shapes not found at {REAL_DEV} (../shared is absent in this checkout)")
     return REAL_DEV
+
+
+@pytest.fixture(autouse=True)
+def _prediction_cache_in_tmp(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """The Segmenter's on-disk prediction cache is on by default: keep it in a fresh temporary
+    folder per test, never in the user's cache."""
+    monkeypatch.setenv("PARTLIFT_CACHE_DIR", str(tmp_path_factory.mktemp("prediction-cache")))

@@ -150,10 +150,10 @@ def test_any_partnete_folder_with_failures(odd_root: Path, tmp_path: Path, monke
                                      teacher=self.name)
         return real_predict(self, views, part_names, shape)
 
-    def crashy(seg, prepared, preds):  # the method crashes on Chair/13
+    def crashy(prepared, preds, config, context):  # the method crashes on Chair/13
         if prepared.source.name == "Chair/13":
             raise RuntimeError("boom")
-        return real_method(seg, prepared, preds)
+        return real_method(prepared, preds, config, context)
 
     monkeypatch.setattr(SimulatedTeacher, "predict", blind)
     monkeypatch.setattr(lm, "run_partslip", crashy)
@@ -173,7 +173,7 @@ def test_any_partnete_folder_with_failures(odd_root: Path, tmp_path: Path, monke
     assert details["errors"] == 1 and details["empty_teacher"] == 1
     assert "Gizmo" not in details["groups_miou"] or details["groups_miou"] == {}
     # root:2 leaves Gizmo (2 shapes) without few-shot shapes: partstad is skipped there, with the reason
-    from partlift.pipeline import METHODS
+    from partlift.methods import METHODS
 
     report = (out / "report.md").read_text()
     reason = "Gizmo has only 2 shape(s)" if "partstad" in METHODS else "not available"

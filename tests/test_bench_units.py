@@ -14,6 +14,7 @@ from partlift.bench.preparers import MethodSkipped, PrepareRequest
 from partlift.bench.settings import BenchSettings, parse_source_spec
 from partlift.bench.store import read_record, write_record
 from partlift.errors import InputError
+from partlift.methods import MethodSpec
 
 
 def test_source_specs() -> None:
@@ -84,13 +85,16 @@ def fake_prepare(req: PrepareRequest) -> dict:
     return {"weights": str(path)}
 
 
+FAKE_FIT = MethodSpec(name="fake-fit", description="a test method with a per-category preparation",
+                      run="partlift.lifting.method:run_partslip", config="partlift.lifting.voting:VoteConfig",
+                      prepare=f"{__name__}:fake_prepare", needs=("shots",))
+
+
 def test_preparer_interface(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from partlift import pipeline
+    from partlift import methods
     from partlift.bench.runner import plan_run
 
-    monkeypatch.setitem(pipeline.METHODS, "fake-fit", "partlift.lifting.method:run_partslip")
-    monkeypatch.setitem(preparers.PREPARERS, "fake-fit", f"{__name__}:fake_prepare")
-    monkeypatch.setitem(preparers.NEEDS, "fake-fit", "shots")
+    monkeypatch.setitem(methods.METHODS, "fake-fit", FAKE_FIT)
     CALLS.clear()
     s = BenchSettings(dataset="synthetic", out=str(tmp_path), categories=("Chair", "Bottle", "Lamp"), count=1,
                       methods=("fake-fit",), shots="synthetic:2", preset="tiny", points=500)
@@ -114,12 +118,10 @@ def test_preparer_interface(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
 
 def test_changed_default_config_redoes_the_preparation(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A preparation made under other config defaults (e.g. another PartDistill student) is not reused."""
-    from partlift import pipeline
+    from partlift import methods
     from partlift.bench.runner import plan_run
 
-    monkeypatch.setitem(pipeline.METHODS, "fake-fit", "partlift.lifting.method:run_partslip")
-    monkeypatch.setitem(preparers.PREPARERS, "fake-fit", f"{__name__}:fake_prepare")
-    monkeypatch.setitem(preparers.NEEDS, "fake-fit", "shots")
+    monkeypatch.setitem(methods.METHODS, "fake-fit", FAKE_FIT)
     defaults = {"backbone": "pointnet2"}
     monkeypatch.setattr(preparers, "resolved_config", lambda req: dict(defaults))
     s = BenchSettings(dataset="synthetic", out=str(tmp_path), categories=("Chair",), count=1,

@@ -126,3 +126,20 @@ def test_demo_runs_offline_and_prints_a_table(tmp_path, capsys):
     results = json.loads((tmp_path / "demo" / "results.json").read_text())
     assert [r["category"] for r in results["categories"]] == ["Chair", "Bottle"]
     assert (tmp_path / "demo" / "Chair" / "views.png").is_file()
+
+
+def test_segment_set_reaches_the_stages_and_the_method(chair_dir, tmp_path, capsys):
+    out = tmp_path / "set"
+    rc = main(["segment", str(chair_dir), "--teacher", "simulated:zeroshot", "--preset", "tiny", "--no-sheet",
+               "--set", "render.image_size=96", "--set", "partslip.region=mask", "--option",
+               "partslip.vote_threshold=0.4", "--out", str(out)])
+    assert rc == 0
+    summary = json.loads((out / "summary.json").read_text())
+    meta = json.dumps(summary)
+    assert '"image_size": 96' in meta and '"region": "mask"' in meta and '"vote_threshold": 0.4' in meta
+    capsys.readouterr()
+    for bad, named in (("partslip.nonsense=1", "vote_threshold"), ("render.size=3", "image_size"),
+                       ("partstad.epochs=3", "superpoints")):
+        rc = main(["segment", str(chair_dir), "--preset", "tiny", "--set", bad, "--out", str(tmp_path / "x")])
+        assert rc == 2
+        assert named in capsys.readouterr().err

@@ -181,22 +181,20 @@ def test_prepare_shapes_skips_bad_shapes_with_warning(caplog):
 
 
 def test_run_partstad_end_to_end(tmp_path, data):
-    from partlift.stad.method import run_partstad
+    from partlift.methods import MethodContext
+    from partlift.stad.method import PartstadRun, run_partstad
 
     cfg, train, val = data
     fit_category(train, val, cfg.replace(masks=False), meta=META, out=tmp_path / "w.safetensors")
     prep, preds = prepared(20)
-    seg = StubSegmenter({prep.shape.name: (prep, preds)}, method_options={"weights": tmp_path / "w.safetensors"})
-    res = run_partstad(seg, prep, preds)
+    weights = PartstadRun(weights=tmp_path / "w.safetensors")
+    res = run_partstad(prep, preds, weights, MethodContext(teacher="toy"))
     n = prep.shape.n_points
     assert res.semantic.shape == (n,) and res.instance.shape == (n,) and res.scores.shape == (n, 3)
     assert res.semantic.min() >= -1 and res.semantic.max() < 3
     assert np.all((res.instance >= 0) <= (res.semantic >= 0))  # instances only on labelled points
     assert np.isfinite(res.scores).all() and res.meta["stad"]["region"] == "box"
-    bad = StubSegmenter({prep.shape.name: (prep, preds)}, teacher="other",
-                        method_options={"weights": tmp_path / "w.safetensors"})
     with pytest.raises(CheckpointError, match="teacher"):
-        run_partstad(bad, prep, preds)
-    none = StubSegmenter({prep.shape.name: (prep, preds)})
+        run_partstad(prep, preds, weights, MethodContext(teacher="other"))
     with pytest.raises(InputError, match="weights"):
-        run_partstad(none, prep, preds)
+        run_partstad(prep, preds, PartstadRun(), MethodContext(teacher="toy"))

@@ -10,7 +10,7 @@ import pytest
 from partlift.data.synthetic import generate
 from partlift.errors import InputError
 from partlift.geometry import ensure_normals, normalize
-from partlift.lifting import _partslip
+from partlift.lifting import incidence
 from partlift.lifting.reference import (
     label_superpoints_reference,
     partslip_labels_reference,
@@ -383,7 +383,7 @@ def test_random_cases_exercise_the_corner_cases():
 
 
 def test_parity_with_small_chunks(monkeypatch):
-    monkeypatch.setattr(_partslip, "_CHUNK_TESTS", 16)
+    monkeypatch.setattr(incidence, "_CHUNK_TESTS", 16)
     views, preds, sp, xyz = random_case(2)
     a = partslip_labels(views, preds, sp, xyz)
     b = partslip_labels_reference(views, preds, sp, xyz)

@@ -15,6 +15,46 @@ from typing import Any, TypeVar
 from partlift.errors import InputError
 
 T = TypeVar("T")
+S = TypeVar("S", bound="Settings")
+
+
+class Settings:
+    """The one settings form (STYLE "one settings form"): a base for frozen settings dataclasses.
+
+    Subclasses are ``@dataclass(frozen=True)`` and validate in ``__post_init__``; the base adds
+    :meth:`replace` (unknown keys rejected with the valid ones, lists become tuples, the copy is
+    validated again), :meth:`to_dict` / :meth:`from_dict` (JSON round trip, unknown keys rejected)
+    and :meth:`keys` (the valid field names, sorted).
+    """
+
+    @classmethod
+    def keys(cls) -> tuple[str, ...]:
+        """The setting names of this class, sorted."""
+        return tuple(sorted(f.name for f in dataclasses.fields(cls)))  # type: ignore[arg-type]
+
+    @classmethod
+    def check_keys(cls, keys: Any, what: str | None = None) -> None:
+        """Raise :class:`InputError` naming the valid keys when ``keys`` holds an unknown one."""
+        unknown = sorted(set(keys) - set(cls.keys()))
+        if unknown:
+            raise InputError(
+                f"{what or cls.__name__}: unknown setting(s) {unknown}; valid ones are {list(cls.keys())}"
+            )
+
+    def replace(self: S, **changes: Any) -> S:
+        """A copy with some fields changed (validated again); unknown names are an error."""
+        type(self).check_keys(changes)
+        return dataclasses.replace(self, **{k: _tuplify(v) for k, v in changes.items()})  # type: ignore[type-var]
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict (tuples become lists)."""
+        return to_dict(self)
+
+    @classmethod
+    def from_dict(cls: type[S], data: dict[str, Any]) -> S:
+        """Inverse of :meth:`to_dict`; unknown keys are an error naming the valid ones."""
+        return from_dict(cls, data)
+
 
 # METHODS §1.2: the 10 (elevation, azimuth) pairs of PartSLIP's camera rig, in view order.
 PARTSLIP_VIEWS: tuple[tuple[float, float], ...] = (
@@ -32,7 +72,7 @@ PARTSLIP_VIEWS: tuple[tuple[float, float], ...] = (
 
 
 @dataclass(frozen=True)
-class RenderConfig:
+class RenderConfig(Settings):
     """Camera rig and rasteriser settings (METHODS §1.2).
 
     Attributes:

@@ -10,113 +10,41 @@ shape cheaply::
     labels = seg.predict(shape, parts=["arm", "back", "leg", "seat", "wheel"])
     labels.save("out/")
 
-Methods are looked up by name in :data:`METHODS` (``"module:function"``, imported on use); each
-takes the prepared shape and the teacher's predictions and returns a :class:`MethodResult` on
+Methods are looked up by name in the method registry (:mod:`partlift.methods`); each takes the
+prepared shape, the teacher's predictions, its typed config and a small
+:class:`~partlift.methods.MethodContext` and returns a :class:`~partlift.types.MethodResult` on
 the prepared (unit-sphere) points, which the segmenter maps back to the input's own points and,
-for mesh inputs, to its faces.
+for mesh inputs, to its faces. Teacher predictions are also kept on disk
+(:class:`~partlift.teachers.cache.PredictionCache`, on by default; ``cache_dir=None`` switches it
+off).
 """
 
 from __future__ import annotations
 
-import hashlib
-import importlib
 import logging
+import os
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
 from partlift.config import RenderConfig, render_preset, to_dict
 from partlift.errors import InputError
-from partlift.types import PartLabels, Predictions, Shape, Views
+from partlift.keys import shape_key
+from partlift.methods import MethodContext, get_method, list_methods, method_config, run_method
+from partlift.names import validate_parts
+from partlift.types import MethodResult, PartLabels, Predictions, PreparedShape, Shape
+
+__all__ = ["Segmenter", "PreparedShape", "MethodResult", "list_methods", "validate_parts", "shape_key"]
 
 log = logging.getLogger(__name__)
 
-# method name -> "module:function" with signature fn(segmenter, prepared, predictions) -> MethodResult
-METHODS: dict[str, str] = {
-    "partslip": "partlift.lifting.method:run_partslip",
-    "partstad": "partlift.stad.method:run_partstad",
-    "partdistill": "partlift.distill.method:run_partdistill",
-    "partdistill-tta": "partlift.distill.method:run_partdistill_tta",
-}
-
-
-def list_methods() -> list[str]:
-    """Names of the segmentation methods, sorted."""
-    return sorted(METHODS)
-
-
-def get_method(name: str) -> Callable[..., MethodResult]:
-    """The method function registered as ``name``; raises with the valid names when unknown."""
-    try:
-        module, func = METHODS[name].split(":")
-    except KeyError:
-        raise InputError(f"unknown method {name!r}; choose one of {list_methods()}") from None
-    return getattr(importlib.import_module(module), func)
-
-
-@dataclass(frozen=True, eq=False)
-class PreparedShape:
-    """Per-shape work shared by every part list and method.
-
-    Attributes:
-        key: content hash of the input shape and the preparation settings.
-        source: the shape as given (its own frame).
-        shape: the same points in the unit-sphere frame (METHODS §1.1), with normals.
-        views: the multi-view render of ``shape``.
-        superpoints: (N,) int64 superpoint id per point.
-        timings: seconds per preparation stage.
-    """
-
-    key: str
-    source: Shape
-    shape: Shape
-    views: Views
-    superpoints: np.ndarray
-    timings: dict[str, float] = field(default_factory=dict)
-
-
-@dataclass(frozen=True, eq=False)
-class MethodResult:
-    """A method's output on the prepared points: (N,) semantic, (N,) instance, (N, C) scores."""
-
-    semantic: np.ndarray
-    instance: np.ndarray
-    scores: np.ndarray
-    meta: dict[str, Any] = field(default_factory=dict)
-
-
-def validate_parts(parts: Sequence[str] | None, shape: Shape | None = None) -> tuple[str, ...]:
-    """Check a user's part list; default to the shape's own part names when ``parts`` is None."""
-    if parts is None:
-        if shape is not None and shape.part_names:
-            return tuple(shape.part_names)
-        raise InputError(
-            "no part names given and the shape has none; pass parts, e.g. ['seat', 'back', 'leg']"
-        )
-    if isinstance(parts, str):
-        parts = [p for p in parts.replace(",", " ").split() if p]
-    names = tuple(str(p).strip() for p in parts)
-    if not names:
-        raise InputError("expected at least one part name, got an empty list")
-    if any(not n for n in names):
-        raise InputError(f"part names must be non-empty strings, got {list(names)}")
-    dup = sorted({n for n in names if names.count(n) > 1})
-    if dup:
-        raise InputError(f"part names must be unique, got duplicates {dup}")
-    return names
-
-
-def shape_key(shape: Shape) -> str:
-    """A content hash of a shape's points and colours (hex sha256)."""
-    h = hashlib.sha256()
-    h.update(np.ascontiguousarray(shape.xyz, dtype=np.float32).tobytes())
-    if shape.rgb is not None:
-        h.update(np.ascontiguousarray(shape.rgb, dtype=np.float32).tobytes())
-    return h.hexdigest()
+DEFAULT_CACHE = "default"
+"""``Segmenter(cache_dir=DEFAULT_CACHE)``: the prediction cache under
+:func:`partlift.teachers.cache.default_cache_root` (``$PARTLIFT_CACHE_DIR``, else the user's
+cache folder)."""
 
 
 class Segmenter:
@@ -126,16 +54,19 @@ class Segmenter:
         teacher: a teacher name for :func:`partlift.teachers.registry.build_teacher`
             (``"simulated"``, ``"simulated:oracle"``, ``"grounding-dino+sam"``, ...) or a built
             teacher object.
-        method: one of :func:`list_methods` (``"partslip"`` first; PartSTAD and PartDistill
-            methods register themselves in :data:`METHODS`).
+        method: one of :func:`partlift.methods.list_methods` (the method registry).
         preset: render preset name (``"partslip"``, ``"fast"``, ``"tiny"``) or a RenderConfig.
         device: torch device for the renderer and any network, e.g. ``"cpu"`` or ``"cuda"``.
         seed: seed for every random choice (teacher noise, training).
         superpoint_config: settings of :func:`partlift.superpoints.compute_superpoints`.
-        vote_config: settings of PartSLIP voting (:class:`partlift.lifting.voting.VoteConfig`).
+        vote_config: settings of PartSLIP voting (:class:`partlift.lifting.voting.VoteConfig`);
+            every method groups instances with them.
         teacher_options: keyword options passed to the teacher builder.
-        method_options: keyword options of the method (e.g. ``weights=`` for PartSTAD).
+        method_options: options of the method, its typed config's fields (e.g. ``weights=`` for
+            PartSTAD, ``region=`` for PartSLIP); unknown keys are an error naming the valid ones.
         cache_size: how many prepared shapes to keep in memory.
+        cache_dir: folder of the on-disk prediction cache; ``"default"`` = ``$PARTLIFT_CACHE_DIR``
+            or the user's cache folder; None switches it off.
     """
 
     def __init__(
@@ -151,8 +82,9 @@ class Segmenter:
         teacher_options: dict[str, Any] | None = None,
         method_options: dict[str, Any] | None = None,
         cache_size: int = 4,
+        cache_dir: str | os.PathLike[str] | None = DEFAULT_CACHE,
     ) -> None:
-        from partlift.lifting.voting import VoteConfig
+        from partlift.lifting.config import VoteConfig
         from partlift.superpoints import SuperpointConfig
         from partlift.teachers.registry import build_teacher
 
@@ -171,41 +103,32 @@ class Segmenter:
         self._cache_size = max(1, int(cache_size))
         self._prepared: OrderedDict[str, PreparedShape] = OrderedDict()
         self._predictions: OrderedDict[tuple[str, tuple[str, ...]], Predictions] = OrderedDict()
+        self.cache = None
+        if cache_dir is not None:
+            from partlift.teachers.cache import PredictionCache
+
+            self.cache = PredictionCache(None if cache_dir == DEFAULT_CACHE else cache_dir)
+
+    def context(self) -> MethodContext:
+        """What a method may know about this segmenter's run (device, seed, teacher, vote)."""
+        return MethodContext(device=self.device, seed=self.seed, teacher=str(self.teacher.name),
+                             teacher_kind=getattr(self.teacher, "kind", None), vote=self.vote_config)
 
     # -- per-shape work -------------------------------------------------------------------------
 
     def prepare(self, shape: Shape) -> PreparedShape:
-        """Normalise, estimate normals, render and over-segment ``shape`` (cached by content)."""
-        from partlift.geometry import ensure_normals, normalize
-        from partlift.render import render
-        from partlift.superpoints import superpoints_for_shape
+        """Normalise, estimate normals, render and over-segment ``shape`` (cached by content);
+        see :func:`partlift.prepare.prepare_shape`."""
+        from partlift.prepare import preparation_key, prepare_shape
 
         if not isinstance(shape, Shape):
             raise InputError(f"expected a partlift Shape (see partlift.load_shape), got {type(shape).__name__}")
-        key = hashlib.sha256(
-            (shape_key(shape) + repr(to_dict(self.render_config)) + repr(self.superpoint_config)).encode()
-        ).hexdigest()
+        key = preparation_key(shape, self.render_config, self.superpoint_config)
         if key in self._prepared:
             self._prepared.move_to_end(key)
             return self._prepared[key]
-        timings: dict[str, float] = {}
-        t = time.perf_counter()
-        given = normalize(shape)
-        # METHODS §1.4 step 1: superpoints use normals estimated from the cloud (kNN PCA, as
-        # PartSLIP's Open3D call), also when the input carries its own (e.g. mesh face normals),
-        # so that a mesh and its sampled cloud get the same over-segmentation. Given normals are
-        # kept for shading uncoloured renders.
-        norm = ensure_normals(given.replace(normals=None), workers=-1)
-        timings["normalize"] = time.perf_counter() - t
-        t = time.perf_counter()
-        views = render(given if given.normals is not None else norm, self.render_config, device=self.device)
-        timings["render"] = time.perf_counter() - t
-        t = time.perf_counter()
-        sp = superpoints_for_shape(norm, self.superpoint_config)
-        timings["superpoints"] = time.perf_counter() - t
-        log.info("prepared %s: %d points, %d superpoints (%.2fs)", shape.name, norm.n_points,
-                 int(sp.max()) + 1, sum(timings.values()))
-        prepared = PreparedShape(key, shape, norm, views, sp, timings)
+        prepared = prepare_shape(shape, self.render_config, superpoint_config=self.superpoint_config,
+                                 device=self.device)
         self._prepared[key] = prepared
         while len(self._prepared) > self._cache_size:
             self._prepared.popitem(last=False)
@@ -217,14 +140,18 @@ class Segmenter:
         prepared = self.prepare(shape)
         return self._predict(prepared, names)
 
+    def predict_views(self, shape: Shape, views: Any, names: Sequence[str]) -> Predictions:
+        """The teacher's predictions on ``views`` of the unit-sphere ``shape``, through the
+        on-disk prediction cache (when on). ``views`` must be rendered with this segmenter's
+        render settings from ``shape``."""
+        from partlift.prepare import predict_cached
+
+        return predict_cached(self.teacher, shape, views, names, self.render_config, self.cache)
+
     def _predict(self, prepared: PreparedShape, names: tuple[str, ...]) -> Predictions:
         pkey = (prepared.key, names)
         if pkey not in self._predictions:
-            t = time.perf_counter()
-            preds = self.teacher.predict(prepared.views, names, prepared.shape)
-            log.info("teacher %s: %d predictions in %.2fs", self.teacher.name, len(preds),
-                     time.perf_counter() - t)
-            self._predictions[pkey] = preds
+            self._predictions[pkey] = self.predict_views(prepared.shape, prepared.views, names)
             while len(self._predictions) > 4 * self._cache_size:
                 self._predictions.popitem(last=False)
         return self._predictions[pkey]
@@ -232,16 +159,26 @@ class Segmenter:
     # -- segmentation ---------------------------------------------------------------------------
 
     def segment(
-        self, shape: Shape, parts: Sequence[str] | None = None, *, method: str | None = None
+        self,
+        shape: Shape,
+        parts: Sequence[str] | None = None,
+        *,
+        method: str | None = None,
+        options: dict[str, Any] | None = None,
     ) -> PartLabels:
         """Segment ``shape`` into ``parts`` (default: the shape's own part names).
+
+        ``method`` and ``options`` (the method's options) default to the segmenter's own
+        ``method`` and ``method_options``.
 
         Returns labels on the input's own points (and faces for mesh inputs). A teacher that
         finds nothing gives a documented empty result: every point -1, ``meta["n_predictions"] == 0``.
         """
         names = validate_parts(parts, shape)
         method = method or self.method
-        fn = get_method(method)
+        fn = run_method(method)
+        context = self.context()
+        config = method_config(method, self.method_options if options is None else options, context)
         t0 = time.perf_counter()
         prepared = self.prepare(shape)
         t1 = time.perf_counter()
@@ -249,7 +186,7 @@ class Segmenter:
         t2 = time.perf_counter()
         if len(preds) == 0:
             log.warning("%s: the teacher %s found no part of %s", shape.name, self.teacher.name, list(names))
-        result = fn(self, prepared, preds)
+        result = fn(prepared, preds, config, context)
         t3 = time.perf_counter()
         return self._finish(prepared, names, preds, result, method,
                             {"prepare": t1 - t0, "teacher": t2 - t1, "method": t3 - t2,

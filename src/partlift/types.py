@@ -32,6 +32,8 @@ __all__ = [
     "Predictions",
     "Coverage",
     "PartLabels",
+    "PreparedShape",
+    "MethodResult",
 ]
 
 
@@ -466,3 +468,35 @@ class PartLabels:
         from partlift.export import save_labels
 
         return save_labels(self, out_dir, name=name)
+
+
+@dataclass(frozen=True, eq=False)
+class PreparedShape:
+    """Per-shape work shared by every part list and method (:func:`partlift.prepare.prepare_shape`).
+
+    Attributes:
+        key: content hash of the input shape and the preparation settings.
+        source: the shape as given (its own frame).
+        shape: the same points in the unit-sphere frame (METHODS §1.1), with normals.
+        views: the multi-view render of ``shape``.
+        superpoints: (N,) int64 superpoint id per point; None when the preparation skipped them
+            (``prepare_shape(superpoints=False)``: predict, render, PartDistill knowledge).
+        timings: seconds per preparation stage.
+    """
+
+    key: str
+    source: Shape
+    shape: Shape
+    views: Views
+    superpoints: np.ndarray | None
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, eq=False)
+class MethodResult:
+    """A method's output on the prepared points: (N,) semantic, (N,) instance, (N, C) scores."""
+
+    semantic: np.ndarray
+    instance: np.ndarray
+    scores: np.ndarray
+    meta: dict[str, Any] = field(default_factory=dict)

@@ -22,7 +22,6 @@ ShapeNetPart uses §1.6.3 on a seeded 2048-point subsample of each test shape.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import re
 from collections.abc import Sequence
@@ -33,6 +32,7 @@ import numpy as np
 
 from partlift.bench.settings import BenchSettings, parse_source_spec
 from partlift.errors import InputError
+from partlift.keys import seed_of
 from partlift.types import Shape
 
 __all__ = [
@@ -421,6 +421,5 @@ def eval_index(shape_id: str, n_points: int, protocol: str) -> np.ndarray | None
     """
     if protocol != "shapenetpart" or n_points <= SHAPENETPART_EVAL_POINTS:
         return None
-    key = int.from_bytes(hashlib.sha256(shape_id.encode()).digest()[:8], "little")
-    rng = np.random.default_rng(key)
+    rng = np.random.default_rng(seed_of(shape_id))
     return np.sort(rng.choice(n_points, SHAPENETPART_EVAL_POINTS, replace=False))

@@ -17,7 +17,7 @@ import math
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -25,7 +25,11 @@ from partlift.bench.datasets import eval_index
 from partlift.bench.settings import BenchSettings
 from partlift.types import Shape
 
-__all__ = ["MethodJob", "ShapeResult", "make_segmenter", "evaluate_shape", "teacher_options_for"]
+if TYPE_CHECKING:
+    from partlift.pipeline import Segmenter
+
+__all__ = ["MethodJob", "ShapeResult", "make_segmenter", "evaluate_shape", "load_error_record",
+           "teacher_options_for"]
 
 logger = logging.getLogger(__name__)
 
@@ -51,12 +55,12 @@ class ShapeResult:
 
 def teacher_options_for(settings: BenchSettings) -> dict[str, Any]:
     """Builder options of the run's teacher: the simulated teacher gets the run's seed when != 0."""
-    if settings.teacher.strip().lower().startswith("simulated") and settings.seed != 0:
-        return {"seed": settings.seed}
-    return {}
+    from partlift.teachers.registry import seed_options
+
+    return seed_options(settings.teacher, settings.seed, unless=0)
 
 
-def make_segmenter(settings: BenchSettings, device: str | None = None) -> Any:
+def make_segmenter(settings: BenchSettings, device: str | None = None) -> Segmenter:
     """The :class:`~partlift.pipeline.Segmenter` of a run (teacher, preset, seed, device)."""
     from partlift.pipeline import Segmenter
 
@@ -87,7 +91,7 @@ def _json_float(x: float) -> float | None:
 
 
 def evaluate_shape(
-    segmenter: Any,
+    segmenter: Segmenter,
     shape: Shape,
     shape_id: str,
     category: str,
@@ -145,8 +149,7 @@ def evaluate_shape(
         t = time.perf_counter()
         if error is None:
             try:
-                segmenter.method_options = dict(job.options)
-                labels = segmenter.segment(shape, names, method=job.run_as or job.method)
+                labels = segmenter.segment(shape, names, method=job.run_as or job.method, options=dict(job.options))
                 sem, ins = labels.semantic, labels.instance
             except Exception as exc:  # a method failing on one shape is recorded, not fatal
                 error = _short_error(exc)
@@ -189,3 +192,12 @@ def evaluate_shape(
             record["iou"], record["shape_miou"] = {}, None
         out.append(ShapeResult(record, arrays))
     return out
+
+
+def load_error_record(item: Any, job: MethodJob, exc: BaseException) -> dict[str, Any]:
+    """The record of a shape that could not be loaded (``item``: a runner ``WorkItem``)."""
+    return {"shape": item.shape_id, "category": item.category, "method": job.method,
+            "fingerprint": job.fingerprint, "status": "error",
+            "error": f"cannot load the shape: {type(exc).__name__}: {' '.join(str(exc).split())[:400]}",
+            "n_points": 0, "n_eval_points": 0, "n_predictions": None, "iou": {}, "shape_miou": None,
+            "seconds": {"prepare": 0.0, "teacher": 0.0, "method": 0.0, "total": 0.0}, "device": ""}

@@ -1,10 +1,11 @@
 """Per-category preparation of methods: fit PartSTAD weights, pre-align PartDistill students.
 
-The interface is one function per method, looked up in :data:`PREPARERS` (``"module:function"``,
-imported on use)::
+A method's preparation is named in its registry entry (:attr:`partlift.methods.MethodSpec.prepare`,
+``"module:function"``, imported on use)::
 
     prepare(request: PrepareRequest) -> dict   # the method_options for the category's shapes
 
+and what it needs (``"shots"`` or ``"collection"``) in :attr:`~partlift.methods.MethodSpec.needs`.
 A preparer raises :class:`MethodSkipped` with a reason when it cannot prepare the category (no
 few-shot shapes, too few usable shapes, the method's module is not installed); the runner then
 skips that method for that category and reports the reason. Preparation never sees test shapes:
@@ -17,8 +18,6 @@ preparations (and PartSTAD's own training state resumes an interrupted fit).
 
 from __future__ import annotations
 
-import hashlib
-import importlib
 import logging
 import time
 from collections.abc import Callable
@@ -27,15 +26,16 @@ from pathlib import Path
 from typing import Any
 
 from partlift.bench.datasets import ShapeSet
-from partlift.bench.settings import BenchSettings, base_method
+from partlift.bench.settings import BenchSettings
 from partlift.bench.store import atomic_write_json, read_json
 from partlift.errors import InputError, PartliftError
+from partlift.keys import content_key, file_digest
+from partlift.methods import base_method, get_method, import_target
 
 __all__ = [
     "MethodSkipped",
     "PrepareRequest",
-    "PREPARERS",
-    "NEEDS",
+    "needs_source",
     "method_status",
     "prepare_method",
     "prepare_partstad",
@@ -78,48 +78,24 @@ class PrepareRequest:
     make_segmenter: Callable[[], Any]
 
 
-PREPARERS: dict[str, str] = {
-    "partstad": "partlift.bench.preparers:prepare_partstad",
-    "partdistill": "partlift.bench.preparers:prepare_partdistill",
-    "partdistill-tta": "partlift.bench.preparers:prepare_partdistill_tta",
-}
-"""method -> preparer (``"module:function"``); methods not listed need no preparation."""
-
-NEEDS: dict[str, str] = {"partstad": "shots", "partdistill": "collection"}
-"""The shape source a method's preparation needs: "shots" (labelled) or "collection"."""
-
-_METHOD_MODULES: dict[str, str] = {
-    "partstad": "partlift.stad",
-    "partdistill": "partlift.distill",
-    "partdistill-tta": "partlift.distill",
-}
+def needs_source(method: str) -> str | None:
+    """The shape source ``method``'s preparation needs: "shots" (labelled), "collection" or None."""
+    needs = get_method(base_method(method)).needs
+    return next((n for n in ("shots", "collection") if n in needs), None)
 
 
 def method_status(method: str) -> tuple[bool, str]:
-    """``(runnable, reason)``: the method is registered in :data:`partlift.pipeline.METHODS`."""
-    from partlift.pipeline import METHODS
-
-    base = base_method(method)
-    if base in METHODS:
-        return True, ""
-    module = _METHOD_MODULES.get(base, "its module")
-    return False, (f"method {base!r} is not available in this build: it is not registered in "
-                   f"partlift.pipeline.METHODS ({module} missing or not yet registered)")
+    """``(runnable, reason)``: the method's module can be imported in this build."""
+    spec = get_method(base_method(method))
+    try:
+        import_target(spec.run)
+    except ImportError as exc:
+        return False, f"method {spec.name!r} is not available in this build ({exc})"
+    return True, ""
 
 
 def _digest(obj: Any) -> str:
-    import json
-
-    return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()[:16]
-
-
-def file_digest(path: str | Path) -> str:
-    """sha256 (first 16 hex) of a file's bytes."""
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()[:16]
+    return content_key(obj, length=16)
 
 
 def _source_spec(s: ShapeSet | None, category: str) -> Any:
@@ -158,16 +134,16 @@ def prepare_method(req: PrepareRequest) -> tuple[dict[str, Any], str, float]:
     Raises:
         MethodSkipped: the method cannot run on this category (the reason is the message).
     """
-    base = base_method(req.method)
-    target = PREPARERS.get(base)
-    if target is None:
+    target = get_method(base_method(req.method)).prepare
+    need = needs_source(req.method)
+    if not target:
         return req.settings.method_options(req.method), "", 0.0
     inputs = {
         "method": req.method,
         "category": req.category,
         "part_names": list(req.part_names),
-        "shots": _source_spec(req.shots, req.category) if NEEDS.get(base) == "shots" else None,
-        "collection": _source_spec(req.collection, req.category) if NEEDS.get(base) == "collection" else None,
+        "shots": _source_spec(req.shots, req.category) if need == "shots" else None,
+        "collection": _source_spec(req.collection, req.category) if need == "collection" else None,
         "settings": req.settings.result_key(),
         "options": req.settings.method_options(req.method),
         "config": resolved_config(req),
@@ -181,8 +157,7 @@ def prepare_method(req: PrepareRequest) -> tuple[dict[str, Any], str, float]:
         if info.get("status") == "ok" and _outputs_exist(info.get("options", {})):
             logger.info("%s %s: reusing the preparation in %s", req.method, req.category, req.workdir)
             return dict(info["options"]), info["fingerprint"], float(info.get("seconds", 0.0))
-    module, func = target.split(":")
-    fn = getattr(importlib.import_module(module), func)
+    fn = import_target(target)
     req.workdir.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
     try:
@@ -315,7 +290,7 @@ def prepare_partdistill(req: PrepareRequest) -> dict[str, Any]:
         if know is None:
             shape = req.collection.load(sid)
             norm, views = render_for_teacher(shape, seg.render_config, seg.device)
-            preds = seg.teacher.predict(views, req.part_names, norm)
+            preds = seg.predict_views(norm, views, req.part_names)
             region = resolve_region(config.region, getattr(seg.teacher, "kind", None), preds)
             know = build_knowledge(norm, views, preds, config, region=region)
             cache.mkdir(parents=True, exist_ok=True)

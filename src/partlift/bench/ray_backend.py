@@ -96,8 +96,7 @@ def run_ray(plan: Any, work: list[Any], address: str | None, on_result: Callable
     Raises:
         UnavailableError: Ray is not installed.
     """
-    from partlift.bench.evaluate import ShapeResult
-    from partlift.bench.runner import load_error_record
+    from partlift.bench.evaluate import ShapeResult, load_error_record
 
     ok, reason = ray_status()
     if not ok:

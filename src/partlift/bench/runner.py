@@ -24,7 +24,7 @@ import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from partlift.bench.datasets import (
     ShapeSet,
@@ -34,17 +34,27 @@ from partlift.bench.datasets import (
     shared_shapes,
     shots_for,
 )
-from partlift.bench.evaluate import MethodJob, ShapeResult, evaluate_shape, make_segmenter
+from partlift.bench.evaluate import (
+    MethodJob,
+    ShapeResult,
+    evaluate_shape,
+    load_error_record,
+    make_segmenter,
+)
 from partlift.bench.preparers import (
-    NEEDS,
     MethodSkipped,
     PrepareRequest,
     method_status,
+    needs_source,
     prepare_method,
 )
-from partlift.bench.settings import KNOWN_METHODS, METHOD_ALIASES, BenchSettings, base_method
+from partlift.bench.settings import BenchSettings
 from partlift.bench.store import atomic_write_json, read_json, read_record, write_record
 from partlift.errors import InputError
+from partlift.methods import base_method
+
+if TYPE_CHECKING:
+    from partlift.pipeline import Segmenter
 
 __all__ = ["Plan", "WorkItem", "check_methods", "plan_run", "run_bench", "claim_folder"]
 
@@ -89,13 +99,12 @@ class Plan:
 
 
 def check_methods(methods: tuple[str, ...]) -> None:
-    """Refuse names that are neither registered methods nor methods the benchmark knows."""
-    from partlift.pipeline import METHODS
+    """Refuse names that are not in the method registry (:mod:`partlift.methods`)."""
+    from partlift.methods import list_methods
 
-    unknown = [m for m in methods if base_method(m) not in METHODS and base_method(m) not in KNOWN_METHODS]
+    unknown = [m for m in methods if m not in list_methods()]
     if unknown:
-        valid = sorted(set(METHODS) | set(KNOWN_METHODS) | set(METHOD_ALIASES))
-        raise InputError(f"bench: unknown method(s) {unknown}; choose from {valid}")
+        raise InputError(f"bench: unknown method(s) {unknown}; choose from {list_methods()}")
 
 
 def claim_folder(settings: BenchSettings, fresh: bool = False) -> Path:
@@ -127,7 +136,7 @@ def claim_folder(settings: BenchSettings, fresh: bool = False) -> Path:
     return out
 
 
-def plan_run(settings: BenchSettings, segmenter: Any = None, progress: bool = False) -> Plan:
+def plan_run(settings: BenchSettings, segmenter: Segmenter | None = None, progress: bool = False) -> Plan:
     """Build the test set and prepare every method for every category (never on test shapes).
 
     Args:
@@ -171,7 +180,7 @@ def _prepare_one(plan: Plan, method: str, cat: str, names: tuple[str, ...], root
     ok, reason = method_status(method)
     if not ok:
         return reason
-    need = NEEDS.get(base_method(method))
+    need = needs_source(method)
     shots = collection = None
     if need == "shots":
         src = shots_for(cat, settings, root_shots, root_reasons)
@@ -221,7 +230,7 @@ def pending_work(plan: Plan) -> tuple[list[WorkItem], int]:
     return work, done
 
 
-def run_serial(plan: Plan, work: list[WorkItem], segmenter: Any, on_result: Callable[[list[ShapeResult]], None],
+def run_serial(plan: Plan, work: list[WorkItem], segmenter: Segmenter, on_result: Callable[[list[ShapeResult]], None],
                progress: Any = None) -> None:
     """Evaluate ``work`` one shape at a time in this process."""
     for item in work:
@@ -237,14 +246,6 @@ def run_serial(plan: Plan, work: list[WorkItem], segmenter: Any, on_result: Call
                                      item.jobs, plan.protocol))
         if progress is not None:
             progress.update(1)
-
-
-def load_error_record(item: WorkItem, job: MethodJob, exc: BaseException) -> dict[str, Any]:
-    return {"shape": item.shape_id, "category": item.category, "method": job.method,
-            "fingerprint": job.fingerprint, "status": "error",
-            "error": f"cannot load the shape: {type(exc).__name__}: {' '.join(str(exc).split())[:400]}",
-            "n_points": 0, "n_eval_points": 0, "n_predictions": None, "iou": {}, "shape_miou": None,
-            "seconds": {"prepare": 0.0, "teacher": 0.0, "method": 0.0, "total": 0.0}, "device": ""}
 
 
 def run_bench(

@@ -7,19 +7,18 @@ settings. The device, progress and scale-out choices do not enter it.
 
 from __future__ import annotations
 
-import hashlib
 import json
-import re
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 from partlift.config import RENDER_PRESETS
 from partlift.errors import InputError
+from partlift.keys import content_key
+from partlift.methods import base_method, get_method
+from partlift.sources import parse_source
 
 __all__ = [
     "DATASETS",
-    "KNOWN_METHODS",
-    "METHOD_ALIASES",
     "base_method",
     "DEFAULT_SWEEP_LEVELS",
     "BenchSettings",
@@ -29,62 +28,24 @@ __all__ = [
 DATASETS: tuple[str, ...] = ("partnete", "shapenetpart", "synthetic")
 """Test-set kinds: a PartNet-E-layout folder, a ShapeNetPart release, or generated shapes."""
 
-KNOWN_METHODS: dict[str, str] = {
-    "partslip": "PartSLIP superpoint voting (partlift.lifting)",
-    "partstad": "PartSTAD weighted voting, weights fitted per category on the few-shot shapes "
-    "(partlift.stad)",
-    "partdistill": "PartDistill student pre-aligned per category on a collection (partlift.distill)",
-    "partdistill-tta": "PartDistill student aligned on each test shape (partlift.distill)",
-}
-"""Methods the benchmark knows how to prepare; any other name registered in
-:data:`partlift.pipeline.METHODS` runs without preparation."""
-
-METHOD_ALIASES: dict[str, tuple[str, dict[str, Any]]] = {
-    "partstad-box": ("partstad", {"masks": False}),
-    "partstad-nullonly": ("partstad", {"weights": False}),
-    "partdistill-forward": ("partdistill", {"backward": False}),
-    "partdistill-tta-forward": ("partdistill-tta", {"backward": False}),
-}
-"""Ablation rows as method names: ``alias -> (method, default options)`` (PartSTAD voting with
-boxes instead of masks, PartSTAD with only the null score trained, PartDistill without the
-backward round). They run and are prepared as their method, with these options."""
-
-
-def base_method(name: str) -> str:
-    """The registered method an alias runs as (``name`` itself when it is not an alias)."""
-    return METHOD_ALIASES[name][0] if name in METHOD_ALIASES else name
-
 DEFAULT_SWEEP_LEVELS: tuple[float, ...] = (0.0, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0)
 """Noise levels of ``--sweep`` without values: 0 = oracle, 1 = the named profile, > 1 beyond it."""
 
 def _hash(obj: Any) -> str:
-    text = json.dumps(obj, sort_keys=True, default=str)
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
-
-
-_SOURCE = re.compile(r"^(synthetic|root):(\d+)$")
+    return content_key(obj, length=16)
 
 
 def parse_source_spec(spec: str | None, what: str) -> tuple[str, Any] | None:
-    """``"synthetic:N"`` -> ("synthetic", N); ``"root:K"`` -> ("root", K); other -> ("dir", path).
+    """``"synthetic:N"`` -> ("synthetic", N); ``"root:K"`` -> ("root", K); other -> ("dir", path)
+    (:func:`partlift.sources.parse_source`).
 
     Raises:
         InputError: an empty string, or ``synthetic:``/``root:`` without a positive count.
     """
     if spec is None:
         return None
-    if not isinstance(spec, str) or not spec.strip():
-        raise InputError(f"{what}: expected a folder, 'synthetic:N' or 'root:K', got {spec!r}")
-    s = spec.strip()
-    m = _SOURCE.match(s)
-    if m:
-        n = int(m.group(2))
-        if n < 1:
-            raise InputError(f"{what}: the count in {s!r} must be >= 1")
-        return m.group(1), n
-    if s.startswith(("synthetic:", "root:")):
-        raise InputError(f"{what}: expected 'synthetic:N' or 'root:K' with a positive integer, got {s!r}")
-    return "dir", s
+    src = parse_source(spec, what, allow=("synthetic", "root", "dir"))
+    return src.kind, (src.path if src.kind == "dir" else src.count)
 
 
 @dataclass(frozen=True)
@@ -101,7 +62,7 @@ class BenchSettings:
             required — the generator's categories are listed by ``partlift synth --list``).
         count: ``synthetic``: shapes generated per category (default 3); real datasets: at most
             this many test shapes per category (first in id order; default all).
-        methods: method names (see :data:`KNOWN_METHODS`).
+        methods: method names (see :func:`partlift.methods.list_methods`; variants included).
         teacher: teacher spec for :func:`partlift.teachers.registry.build_teacher`.
         shots: few-shot source of PartSTAD: a folder (same dataset kind; the ``few_shot`` split
             of an official PartNet-E root), ``synthetic:N`` generated shapes per category, or
@@ -175,6 +136,12 @@ class BenchSettings:
         parse_source_spec(self.collection, "--collection")
         if not isinstance(self.options, dict) or not all(isinstance(v, dict) for v in self.options.values()):
             raise InputError("bench: options must be {method: {key: value}}")
+        from partlift.methods import check_settings, list_methods
+
+        for name, opts in sorted(self.options.items()):
+            if name not in list_methods():
+                raise InputError(f"bench: settings for unknown method {name!r}; methods: {list_methods()}")
+            check_settings(name, opts)
 
     @property
     def test_count(self) -> int | None:
@@ -232,6 +199,6 @@ class BenchSettings:
         """Options of ``method``: those of its base method, then the alias defaults, then its own."""
         base = base_method(method)
         out = dict(self.options.get(base, {})) if base != method else {}
-        out.update(METHOD_ALIASES.get(method, (method, {}))[1])
+        out.update(get_method(method).overrides)
         out.update(self.options.get(method, {}))
         return out

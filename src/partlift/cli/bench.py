@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from typing import Any
 
-from partlift.errors import InputError, UnavailableError
+from partlift.errors import UnavailableError
+from partlift.overrides import add_set_arguments, check_set, parse_set
 
 EXAMPLES = """examples:
   partlift bench --dataset synthetic --categories Chair Table --count 3 --methods partslip \\
@@ -49,8 +49,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, default=0, help="seed (default 0)")
     p.add_argument("--points", type=int, default=30000, help="points per generated shape (default 30000)")
     p.add_argument("--stad-epochs", type=int, metavar="N", help="PartSTAD epochs per category (default 400)")
-    p.add_argument("--option", action="append", default=[], metavar="METHOD.KEY=VALUE",
-                   help="a method setting, e.g. partstad.masks=false or partdistill.preset=tiny (repeatable)")
+    add_set_arguments(p, "partstad.masks=false, partslip.region=mask or partdistill.preset=tiny")
     p.add_argument("--sweep", nargs="*", type=float, metavar="LEVEL",
                    help="noise sweep of the simulated teacher over these levels (default 0 0.25 0.5 0.75 1 1.5 2)")
     p.add_argument("--ray", nargs="?", const="local", metavar="ADDRESS",
@@ -61,22 +60,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-def _value(text: str) -> Any:
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError:
-        return text
-
-
 def parse_options(items: list[str], stad_epochs: int | None) -> dict[str, dict[str, Any]]:
-    """``["partstad.masks=false"]`` -> ``{"partstad": {"masks": False}}`` (values parsed as JSON)."""
-    out: dict[str, dict[str, Any]] = {}
-    for item in items:
-        key, sep, val = item.partition("=")
-        method, dot, field = key.partition(".")
-        if not sep or not dot or not method or not field:
-            raise InputError(f"bench: --option expects METHOD.KEY=VALUE (e.g. partstad.masks=false), got {item!r}")
-        out.setdefault(method.strip(), {})[field.strip()] = _value(val.strip())
+    """``["partstad.masks=false"]`` -> ``{"partstad": {"masks": False}}`` (:mod:`partlift.overrides`);
+    sections are method names, keys their settings; unknown ones are an InputError."""
+    from partlift.methods import list_methods
+
+    out = parse_set(items, what="bench: --set")
+    check_set(out, list_methods(), what="bench: --set")
     if stad_epochs is not None:
         out.setdefault("partstad", {})["epochs"] = int(stad_epochs)
     return out
@@ -91,7 +81,7 @@ def settings_from_args(args: argparse.Namespace) -> Any:
         categories=tuple(args.categories) if args.categories else None, count=args.count,
         methods=tuple(args.methods), teacher=args.teacher, shots=args.shots, collection=args.collection,
         preset=args.preset, device=args.device, seed=args.seed, points=args.points,
-        options=parse_options(args.option, args.stad_epochs),
+        options=parse_options(args.set, args.stad_epochs),
     )
 
 

@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 from partlift.cli.common import add_device_arg, atomic_write_json, versions
+from partlift.methods import list_methods
 
 DEFAULT_CATEGORIES = ("Chair", "Table", "StorageFurniture", "Bottle", "Lamp", "Kettle")
 
@@ -27,7 +28,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--count", type=int, default=2, help="shapes per category (default: 2)")
     p.add_argument("--points", type=int, default=20000, help="points per shape (default: 20000)")
     p.add_argument("--teacher", default="simulated:fewshot", help="teacher (default: simulated:fewshot)")
-    p.add_argument("--method", default="partslip", help="segmentation method (default: partslip)")
+    p.add_argument("--method", default="partslip", choices=list_methods(),
+                   help="segmentation method (default: partslip)")
     p.add_argument("--preset", default="fast", help="render preset (default: fast)")
     p.add_argument("--seed", type=int, default=0, help="seed (default: 0)")
     add_device_arg(p)
@@ -44,6 +46,7 @@ def run(args: argparse.Namespace) -> int:
     from partlift.pipeline import Segmenter
     from partlift.sheet import write_views_sheet
     from partlift.summary import ground_truth_for
+    from partlift.teachers.registry import seed_options
 
     if args.count < 1:
         raise InputError(f"--count: expected at least 1 shape per category, got {args.count}")
@@ -59,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
         preset=args.preset,
         device=args.device,
         seed=args.seed,
-        teacher_options={"seed": args.seed} if args.teacher.startswith("simulated") else {},
+        teacher_options=seed_options(args.teacher, args.seed),
     )
     rows = []
     t_start = time.perf_counter()

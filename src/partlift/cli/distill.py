@@ -14,6 +14,7 @@ import logging
 from pathlib import Path
 
 from partlift.cli.common import add_device_arg
+from partlift.overrides import add_set_arguments, check_set, parse_set
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +48,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--rescore", default=None, choices=list(RESCORE_MODES), help="backward re-scoring rule")
     p.add_argument("--weights", default=None,
                    help="PartSTAD weight-net checkpoint: its weights replace the teacher scores as confidences")
+    add_set_arguments(p, "partdistill.lr=0.001 or partdistill.preset=tiny (DistillConfig fields)")
     p.add_argument("--seed", type=int, default=0, help="seed for every random choice")
     p.add_argument("--cache", default=None, help="teacher-knowledge cache folder (default: <out>.knowledge/)")
     p.add_argument("--no-resume", action="store_true", help="start over even if a resume state exists")
@@ -72,7 +74,7 @@ def run(args: argparse.Namespace) -> int:
     from partlift.distill.collection import collection_knowledge, parse_source
     from partlift.distill.config import distill_preset
     from partlift.errors import InputError
-    from partlift.teachers.registry import build_teacher
+    from partlift.teachers.registry import build_teacher, seed_options, takes_seed
 
     sources = [parse_source(s) for s in args.collection]
     cats = {s.category for s in sources if s.category}
@@ -80,7 +82,11 @@ def run(args: argparse.Namespace) -> int:
         raise InputError(f"distill: the synthetic sources mix categories {sorted(cats)}; one student is one category")
     category = args.category or (next(iter(cats)) if cats else None)
     names = _part_names(args, category)
-    cfg = distill_preset(args.config).replace(seed=args.seed)
+    settings = parse_set(args.set, what="distill: --set")
+    check_set(settings, ["partdistill"], what="distill: --set")
+    values = dict(settings.get("partdistill", {}))
+    cfg = distill_preset(values.pop("preset", args.config)).replace(seed=args.seed)
+    cfg = cfg.replace(**values)
     changes = {k: v for k, v in (("backbone", args.backbone), ("epochs", args.epochs),
                                  ("batch_size", args.batch_size), ("rescore", args.rescore)) if v is not None}
     if args.no_backward:
@@ -89,8 +95,8 @@ def run(args: argparse.Namespace) -> int:
         changes["confidence"] = "weights"
     cfg = cfg.replace(**changes)
     options = {}
-    if args.teacher.startswith("simulated"):
-        options["seed"] = args.seed
+    if takes_seed(args.teacher):
+        options.update(seed_options(args.teacher, args.seed))
         if args.teacher_mode:
             options["mode"] = args.teacher_mode
     elif args.teacher_mode:

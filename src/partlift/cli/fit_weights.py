@@ -8,6 +8,7 @@ import logging
 import math
 
 from partlift.cli.common import add_device_arg
+from partlift.overrides import add_set_arguments, check_set, parse_set
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +39,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--points", type=int, default=None, help="points per generated shape (default 10000)")
     p.add_argument("--epochs", type=int, default=None, help="training epochs (default 400)")
     p.add_argument("--seed", type=int, default=0, help="seed of generated shapes, teacher noise and training")
+    add_set_arguments(p, "partstad.lr=0.001 or partstad.tau=0.5 (StadConfig fields)")
     p.add_argument("--released-quirks", action="store_true",
                    help="reproduce the released code's view-vector and box w/h quirks (METHODS §3.11)")
     p.add_argument("--no-resume", action="store_true", help="start over even if a resumable state exists")
@@ -54,10 +56,12 @@ def run(args: argparse.Namespace) -> int:
     from partlift.stad.fit import FitPaths
     from partlift.stad.fit_weights import DEFAULT_POINTS, fit_weights
 
+    settings = parse_set(args.set, what="fit-weights: --set")
+    check_set(settings, ["partstad"], what="fit-weights: --set")
     changes = {"seed": args.seed, "released_quirks": bool(args.released_quirks)}
     if args.epochs is not None:
         changes["epochs"] = args.epochs
-    config = StadConfig().replace(**changes)
+    config = StadConfig().replace(**{**settings.get("partstad", {}), **changes})
     quiet = args.no_progress
     shapes_bar = tqdm(desc="preparing shapes", unit="shape", disable=quiet, leave=False)
     epochs_bar = None

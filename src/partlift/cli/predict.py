@@ -46,14 +46,13 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from partlift.config import render_preset, to_dict
+    from partlift.config import render_preset
     from partlift.data.meta import resolve_part_names
     from partlift.errors import InputError
-    from partlift.geometry import normalize
     from partlift.io import load_shape
-    from partlift.render import render
-    from partlift.teachers.cache import PredictionCache, prediction_key
-    from partlift.teachers.registry import build_teacher
+    from partlift.pipeline import DEFAULT_CACHE, Segmenter
+    from partlift.prepare import prepare_shape
+    from partlift.teachers.registry import build_teacher, seed_options, takes_seed
     from partlift.viz_predictions import (
         save_prediction_masks,
         save_prediction_pngs,
@@ -66,8 +65,8 @@ def run(args: argparse.Namespace) -> int:
     config = render_preset(args.preset)
     options: dict = {"device": args.device}
     if args.seed is not None:
-        if args.teacher.strip().lower().startswith("simulated"):
-            options["seed"] = args.seed
+        if takes_seed(args.teacher):
+            options.update(seed_options(args.teacher, args.seed))
         else:
             log.warning("--seed only changes the simulated teacher; ignored for %s", args.teacher)
     teacher = build_teacher(args.teacher, refiner_options={"device": args.device}, **options)
@@ -77,21 +76,11 @@ def run(args: argparse.Namespace) -> int:
     names = resolve_part_names(
         shape.category, args.parts if args.parts is not None else shape.part_names
     )
-    shape = normalize(shape)
-    views = render(shape, config, device=args.device)
-
-    def compute():
-        return teacher.predict(views, names, shape)
-
-    if args.no_cache:
-        preds = compute()
-    else:
-        cache = PredictionCache(args.cache_dir)
-        key = prediction_key(
-            shape, to_dict(config), teacher.name, names,
-            with_labels=bool(getattr(teacher, "needs_ground_truth", False)),
-        )
-        preds = cache.get_or_compute(key, compute)
+    prepared = prepare_shape(shape, config, superpoints=False, normals="render", device=args.device)
+    shape, views = prepared.shape, prepared.views
+    seg = Segmenter(teacher, preset=config, device=args.device,
+                    cache_dir=None if args.no_cache else (args.cache_dir or DEFAULT_CACHE))
+    preds = seg.predict_views(shape, views, names)
     pngs = save_prediction_pngs(views, preds, out)
     save_predictions_json(preds, out / "predictions.json")
     masks = save_prediction_masks(preds, out / "masks.npz")

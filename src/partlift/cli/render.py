@@ -31,12 +31,12 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from PIL import Image
 
-    from partlift.geometry import normalize
     from partlift.io import atomic_write, load_shape
-    from partlift.render import render
+    from partlift.prepare import prepare_shape
 
-    shape = normalize(load_shape(args.shape, n_points=args.points, seed=args.seed, with_labels=False))
-    views = render(shape, args.preset, device=args.device)
+    prepared = prepare_shape(load_shape(args.shape, n_points=args.points, seed=args.seed, with_labels=False),
+                             args.preset, superpoints=False, normals="render", device=args.device)
+    shape, views = prepared.shape, prepared.views
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     for v in range(views.n_views):

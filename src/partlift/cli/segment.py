@@ -8,7 +8,8 @@ import logging
 from pathlib import Path
 
 from partlift.cli.common import add_device_arg, atomic_write_json, versions
-from partlift.pipeline import list_methods
+from partlift.methods import list_methods
+from partlift.overrides import STAGES, add_set_arguments, check_set, parse_set
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +34,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--vote-region", choices=("box", "mask"), default="box",
                    help="what a prediction covers in PartSLIP voting: its box (PartSLIP) or its mask "
                         "(needs a teacher with masks, e.g. box+sam or simulated)")
+    add_set_arguments(p, "render.image_size=400, superpoints.k=20 or partslip.region=mask (the chosen "
+                      "--method's section)")
     p.add_argument("--points", type=int, default=None, help="points to sample from a mesh input")
     p.add_argument("--no-sheet", action="store_true", help="skip views.png")
     p.add_argument("--out", required=True, help="output folder")
@@ -41,21 +44,28 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from partlift.config import render_preset
     from partlift.io import load_shape
-    from partlift.lifting.voting import VoteConfig
+    from partlift.lifting.config import VoteConfig
     from partlift.pipeline import Segmenter
     from partlift.summary import segmentation_summary
+    from partlift.superpoints import SuperpointConfig
+    from partlift.teachers.registry import seed_options
 
+    settings = parse_set(args.set, what="segment: --set")
+    check_set(settings, [*STAGES, args.method], what="segment: --set")
     load_kwargs = {} if args.points is None else {"n_points": args.points}
     shape = load_shape(args.shape, **load_kwargs)
-    method_options = {k: v for k, v in (("weights", args.weights), ("student", args.student)) if v}
+    method_options = dict(settings.get(args.method, {}))
+    method_options.update({k: v for k, v in (("weights", args.weights), ("student", args.student)) if v})
     seg = Segmenter(
         teacher=args.teacher,
         method=args.method,
-        preset=args.preset,
+        preset=render_preset(args.preset).replace(**settings.get("render", {})),
+        superpoint_config=SuperpointConfig(seed=args.seed).replace(**settings.get("superpoints", {})),
         device=args.device,
         seed=args.seed,
-        teacher_options={"seed": args.seed} if args.teacher.startswith("simulated") else {},
+        teacher_options=seed_options(args.teacher, args.seed),
         method_options=method_options,
         vote_config=VoteConfig(region=args.vote_region),
     )

@@ -21,8 +21,6 @@ skipped and counted, never trained on.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 import os
 import re
@@ -59,7 +57,6 @@ logger = logging.getLogger(__name__)
 DEFAULT_GENERATED_POINTS = 10_000
 """Points sampled per generated shape (the teacher renders them; the student sees 2048)."""
 
-_SYNTH = re.compile(r"^synthetic:([A-Za-z]+):(\d+)(?::([A-Za-z0-9_-]+))?(?::(\d+))?$")
 
 
 @dataclass(frozen=True)
@@ -76,29 +73,23 @@ class CollectionSource:
 
 
 def parse_source(spec: str) -> CollectionSource:
-    """Parse ``synthetic:CAT:N[:SPLIT[:SEED]]`` or a folder path; raises InputError when neither."""
-    if not isinstance(spec, str) or not spec.strip():
-        raise InputError(f"collection: expected a folder or 'synthetic:CAT:N', got {spec!r}")
-    spec = spec.strip()
-    if spec.startswith("synthetic:"):
+    """Parse ``synthetic:CAT:N[:SPLIT[:SEED]]`` or a folder path (:func:`partlift.sources.parse_source`);
+    raises InputError when neither."""
+    from partlift.sources import parse_source as parse
+
+    src = parse(spec, "collection", allow=("synthetic-category", "dir"))
+    if src.kind == "synthetic-category":
         from partlift.data.synthetic import list_categories
 
-        m = _SYNTH.match(spec)
-        if not m:
-            raise InputError(
-                f"collection: malformed {spec!r}; expected synthetic:CATEGORY:COUNT[:SPLIT[:SEED]], "
-                "e.g. synthetic:Chair:100"
-            )
-        cat, count, split, seed = m.group(1), int(m.group(2)), m.group(3) or "collection", int(m.group(4) or 0)
-        if cat not in list_categories():
-            raise InputError(f"collection: the generator has no category {cat!r}; choose one of {list_categories()}")
-        if count < 1:
-            raise InputError(f"collection: {spec!r} asks for 0 shapes; expected a count >= 1")
-        return CollectionSource("synthetic", spec, cat, count, split, seed)
-    path = Path(spec)
+        if src.category not in list_categories():
+            raise InputError(f"collection: the generator has no category {src.category!r}; "
+                             f"choose one of {list_categories()}")
+        return CollectionSource("synthetic", src.spec, src.category, src.count, src.split or "collection",
+                                src.seed or 0)
+    path = Path(src.spec)
     if not path.is_dir():
-        raise InputError(f"collection: {spec!r} is neither a folder nor 'synthetic:CAT:N' (e.g. synthetic:Chair:100)")
-    return CollectionSource("folder", spec, path=path)
+        raise InputError(f"collection: {src.spec!r} is neither a folder nor 'synthetic:CAT:N' (e.g. synthetic:Chair:100)")
+    return CollectionSource("folder", src.spec, path=path)
 
 
 def source_category(source: CollectionSource) -> str | None:
@@ -172,16 +163,13 @@ class CollectionKnowledge:
 def _cache_key(shape: Shape, teacher: str, names: tuple[str, ...], render: Any, config: DistillConfig,
                weights: str | None) -> str:
     from partlift.config import to_dict
-    from partlift.pipeline import shape_key
+    from partlift.keys import content_key, file_digest, shape_key
 
     relevant = {k: getattr(config, k) for k in ("knowledge_points", "null_class", "null_weight", "region",
                                                 "seed", "use_rgb", "use_normals")}
-    h = hashlib.sha256()
-    h.update(json.dumps({"shape": shape_key(shape), "name": shape.name, "teacher": teacher,
-                         "parts": list(names), "render": to_dict(render), "config": relevant}, sort_keys=True).encode())
-    if weights:
-        h.update(Path(weights).read_bytes())
-    return h.hexdigest()[:20]
+    return content_key({"shape": shape_key(shape), "name": shape.name, "teacher": teacher, "parts": list(names),
+                        "render": to_dict(render), "config": relevant,
+                        "weights": file_digest(weights, 64) if weights else None}, length=20)
 
 
 def _safe(name: str) -> str:
@@ -200,12 +188,16 @@ def shapes_knowledge(
     weights: str | os.PathLike | None = None,
     bar: Any = None,
     source: str = "shapes",
+    prediction_cache: Any = None,
 ) -> tuple[list[ShapeKnowledge], list[str], list[tuple[str, str]], int]:
     """Knowledge of each shape of an iterable: ``(knowledge, skipped, failed, seen)``.
 
     The worker of :func:`collection_knowledge` (which parses sources and validates); callers
     with shapes of their own (e.g. transformed generated shapes) use it directly.
+    ``prediction_cache``: a :class:`~partlift.teachers.cache.PredictionCache` for the teacher's
+    predictions (None: no cache).
     """
+    from partlift.prepare import predict_cached
     cache = Path(cache_dir) if cache_dir is not None else None
     knowledge: list[ShapeKnowledge] = []
     skipped: list[str] = []
@@ -235,7 +227,7 @@ def shapes_knowledge(
         if know is None:
             try:
                 norm, views = render_for_teacher(shape, render, device)
-                preds = teacher.predict(views, names, norm)
+                preds = predict_cached(teacher, norm, views, names, render, prediction_cache)
                 region = resolve_region(config.region, getattr(teacher, "kind", None), preds)
                 conf = None
                 if weights is not None:
@@ -274,6 +266,7 @@ def collection_knowledge(
     cache_dir: str | os.PathLike | None = None,
     weights: str | os.PathLike | None = None,
     progress: bool = False,
+    prediction_cache_dir: str | os.PathLike | None = "default",
 ) -> CollectionKnowledge:
     """Render every shape of the sources, run the teacher and keep its knowledge.
 
@@ -289,6 +282,9 @@ def collection_knowledge(
         cache_dir: keep each shape's knowledge here (``.npz``) and reuse it when present.
         weights: a PartSTAD weight-net checkpoint for the confidences (``confidence="weights"``).
         progress: show a tqdm bar over shapes.
+        prediction_cache_dir: the teacher-prediction cache (:class:`~partlift.teachers.cache.PredictionCache`)
+            shared with the Segmenter: ``"default"`` = ``$PARTLIFT_CACHE_DIR`` or the user's cache
+            folder; None = off.
 
     Returns:
         :class:`CollectionKnowledge`.
@@ -298,8 +294,8 @@ def collection_knowledge(
             nothing on every shape.
     """
     from partlift.config import render_preset
-    from partlift.pipeline import validate_parts
-    from partlift.teachers.registry import build_teacher
+    from partlift.names import validate_parts
+    from partlift.teachers.registry import build_teacher, seed_options
 
     if isinstance(sources, str):
         sources = [sources]
@@ -309,7 +305,7 @@ def collection_knowledge(
     names = validate_parts(part_names)
     render = render_preset(render_config) if isinstance(render_config, str) else render_config
     if isinstance(teacher, str):
-        teacher = build_teacher(teacher, **({"seed": config.seed} if teacher.startswith("simulated") else {}))
+        teacher = build_teacher(teacher, **seed_options(teacher, config.seed))
     if weights is not None and config.confidence != "weights":
         config = config.replace(confidence="weights")
     knowledge: list[ShapeKnowledge] = []
@@ -321,11 +317,17 @@ def collection_knowledge(
         from tqdm.auto import tqdm
 
         bar = tqdm(total=total, desc="teacher knowledge", unit="shape")
+    pcache = None
+    if prediction_cache_dir is not None:
+        from partlift.teachers.cache import PredictionCache
+
+        pcache = PredictionCache(None if prediction_cache_dir == "default" else prediction_cache_dir)
     seen = 0
     for src in parsed:
         k, sk, fa, n = shapes_knowledge(
             iter_source(src, category=category, n_points=n_points), names, teacher, config, render=render,
             device=device, cache_dir=cache_dir, weights=weights, bar=bar, source=src.spec,
+            prediction_cache=pcache,
         )
         knowledge += k
         skipped += sk

@@ -7,10 +7,10 @@ fine-tuning a head on a frozen, pretrained Point-M2AE on a GPU, METHODS §4.3).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
-from partlift.config import from_dict, to_dict
+from partlift.config import Settings, from_dict
 from partlift.errors import InputError
 
 __all__ = [
@@ -42,7 +42,7 @@ fitted PartSTAD weight net (beyond the paper, DESIGN §3)."""
 
 
 @dataclass(frozen=True)
-class DistillConfig:
+class DistillConfig(Settings):
     """All PartDistill settings; JSON round-trippable with :func:`config_from_dict`.
 
     Attributes:
@@ -197,12 +197,6 @@ class DistillConfig:
         """Per-point input channels: xyz (3) + rgb (3, optional) + normals (3, optional)."""
         return 3 + 3 * int(self.use_rgb) + 3 * int(self.use_normals)
 
-    def replace(self, **changes: Any) -> DistillConfig:
-        """A copy with some fields changed (validated again)."""
-        return replace(self, **changes)
-
-    def to_dict(self) -> dict[str, Any]:
-        return to_dict(self)
 
 
 def config_from_dict(data: dict[str, Any]) -> DistillConfig:

@@ -15,7 +15,6 @@ computed on, so both sides agree on every index.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 from collections.abc import Callable, Sequence
@@ -29,6 +28,7 @@ from partlift import atomic
 from partlift.distill.config import DistillConfig
 from partlift.distill.student import point_inputs, student_frame, subsample
 from partlift.errors import InputError
+from partlift.keys import seed_of
 from partlift.types import Predictions, Shape, Views
 
 __all__ = [
@@ -193,8 +193,7 @@ def resolve_region(region: str, teacher_kind: str | None, preds: Predictions) ->
 
 def knowledge_seed(seed: int, name: str, n_points: int) -> np.random.Generator:
     """The generator of a shape's knowledge sub-sample: from (seed, shape name, point count)."""
-    key = int.from_bytes(hashlib.sha256(f"{name}|{n_points}".encode()).digest()[:8], "little")
-    return np.random.default_rng([int(seed), key])
+    return np.random.default_rng([int(seed), seed_of(f"{name}|{n_points}")])
 
 
 def build_knowledge(
@@ -284,13 +283,13 @@ def build_knowledge(
 
 
 def render_for_teacher(shape: Shape, render_config: Any, device: str = "cpu") -> tuple[Shape, Views]:
-    """The pipeline's per-shape preparation minus superpoints: centroid unit sphere, normals,
-    render (METHODS §1.1–1.2). Returns ``(normalised shape, views)``."""
-    from partlift.geometry import ensure_normals, normalize
-    from partlift.render import render
+    """The one per-shape preparation (:func:`partlift.prepare.prepare_shape`) without superpoints,
+    keeping the shape's own normals (``normals="given"``): centroid unit sphere, normals, render
+    (METHODS §1.1–1.2). Returns ``(normalised shape, views)``."""
+    from partlift.prepare import prepare_shape
 
-    norm = ensure_normals(normalize(shape))
-    return norm, render(norm, render_config, device=device)
+    prepared = prepare_shape(shape, render_config, superpoints=False, normals="given", device=device)
+    return prepared.shape, prepared.views
 
 
 def stad_confidences(

@@ -1,15 +1,16 @@
-"""PartDistill as :class:`~partlift.pipeline.Segmenter` methods (METHODS §4).
+"""PartDistill as registered methods (:mod:`partlift.methods`, METHODS §4).
 
 * ``"partdistill"`` — a pre-aligned student (``method_options={"student": FILE}``, CLI
-  ``--student FILE``) labels the shape with one forward pass; the teacher's predictions are not
-  used for the labels (the pipeline still computes them; they feed the instance grouping).
-* ``"partdistill-tta"`` — test-time alignment: a fresh student is aligned on the shape's own
-  teacher knowledge (forward + backward distillation) and then labels it.
+  ``--student FILE``; config :class:`PartdistillRun`) labels the shape with one forward pass; the
+  teacher's predictions are not used for the labels (they feed the instance grouping).
+* ``"partdistill-tta"`` — test-time alignment (config :class:`PartdistillTTARun`): a fresh
+  student is aligned on the shape's own teacher knowledge (forward + backward distillation) and
+  then labels it.
 
-Options (``Segmenter(method_options=...)``): ``student`` (checkpoint path, ``partdistill``),
-``distill_config`` (a :class:`~partlift.distill.config.DistillConfig`, a dict of its fields, or a
-preset name; ``partdistill-tta``), ``weights`` (a PartSTAD weight-net checkpoint whose weights
-replace the teacher scores as confidences, ``partdistill-tta``; beyond the paper).
+Options of ``partdistill-tta``: ``distill_config`` or ``preset`` (a
+:class:`~partlift.distill.config.DistillConfig`, a dict of its fields, or a preset name; default
+``"default"``), any DistillConfig field as an override, ``weights`` (a PartSTAD weight-net
+checkpoint whose weights replace the teacher scores as confidences; beyond the paper).
 
 Both label every point by the student (a point whose argmax is the "none" output gets -1).
 PartDistill predicts semantics only; instances here come from PartSLIP's grouping (§2.5) applied
@@ -21,16 +22,19 @@ from __future__ import annotations
 
 import logging
 import time
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
+from partlift.config import Settings
 from partlift.distill.config import DistillConfig, config_from_dict, distill_preset
 from partlift.errors import InputError
-from partlift.pipeline import MethodResult, PreparedShape
-from partlift.types import Predictions
+from partlift.methods import MethodContext
+from partlift.types import MethodResult, Predictions, PreparedShape
 
-__all__ = ["run_partdistill", "run_partdistill_tta", "method_config", "superpoint_majority"]
+__all__ = ["PartdistillRun", "PartdistillTTARun", "run_partdistill", "run_partdistill_tta", "method_config",
+           "superpoint_majority"]
 
 logger = logging.getLogger(__name__)
 
@@ -51,6 +55,47 @@ def method_config(options: dict[str, Any], seed: int) -> DistillConfig:
     return cfg.replace(seed=int(seed))
 
 
+@dataclass(frozen=True)
+class PartdistillRun(Settings):
+    """Run settings of ``partdistill``: ``student``, the pre-aligned student checkpoint."""
+
+    student: Any = None
+
+    @classmethod
+    def from_options(cls, options: Any, context: MethodContext | None = None) -> PartdistillRun:
+        """From ``method_options`` (``student``); DistillConfig fields are accepted and ignored
+        here — they are the settings of the student's pre-alignment (``partdistill-forward``)."""
+        del context  # the interface's; not needed here
+        opts = dict(options or {})
+        prep = set(DistillConfig.keys()) | {"preset", "distill_config"}
+        cls.check_keys(set(opts) - prep, "partdistill options")
+        return cls(student=opts.get("student"))
+
+
+@dataclass(frozen=True)
+class PartdistillTTARun(Settings):
+    """Run settings of ``partdistill-tta``.
+
+    Attributes:
+        distill_config: the alignment settings, seeded by the run.
+        weights: optional PartSTAD weight-net checkpoint used as prediction confidences.
+    """
+
+    distill_config: DistillConfig = DistillConfig()
+    weights: Any = None
+
+    @classmethod
+    def from_options(cls, options: Any, context: MethodContext | None = None) -> PartdistillTTARun:
+        """From ``method_options``: ``distill_config``/``preset``, DistillConfig fields, ``weights``."""
+        opts = dict(options or {})
+        weights = opts.pop("weights", None)
+        base = opts.pop("distill_config", opts.pop("preset", "default"))
+        DistillConfig.check_keys(opts, "partdistill-tta options")
+        seed = context.seed if context is not None else 0
+        cfg = method_config({"distill_config": base}, seed).replace(**opts).replace(seed=int(seed))
+        return cls(distill_config=cfg, weights=weights)
+
+
 def superpoint_majority(labels: np.ndarray, superpoints: np.ndarray) -> np.ndarray:
     """(M,) int64 most frequent point label (-1 included) per superpoint; ties -> smaller label."""
     m = int(superpoints.max()) + 1 if superpoints.size else 0
@@ -60,7 +105,8 @@ def superpoint_majority(labels: np.ndarray, superpoints: np.ndarray) -> np.ndarr
     return counts.argmax(axis=1).astype(np.int64) - 1
 
 
-def _instances(segmenter: Any, prepared: PreparedShape, predictions: Predictions, labels: np.ndarray) -> np.ndarray:
+def _instances(context: MethodContext, prepared: PreparedShape, predictions: Predictions,
+               labels: np.ndarray) -> np.ndarray:
     from partlift.lifting.instances import group_instances
 
     n = labels.shape[0]
@@ -68,7 +114,7 @@ def _instances(segmenter: Any, prepared: PreparedShape, predictions: Predictions
         return np.full(n, -1, np.int64)
     sp = prepared.superpoints
     sp_labels = superpoint_majority(labels, sp)
-    inst = group_instances(prepared.views, predictions, sp, sp_labels, prepared.shape.xyz, segmenter.vote_config)
+    inst = group_instances(prepared.views, predictions, sp, sp_labels, prepared.shape.xyz, context.vote)
     inst = inst.copy()
     inst[labels != sp_labels[sp]] = -1
     return inst
@@ -78,29 +124,31 @@ def _empty(n: int, c: int, meta: dict[str, Any]) -> MethodResult:
     return MethodResult(np.full(n, -1, np.int64), np.full(n, -1, np.int64), np.zeros((n, c), np.float32), meta)
 
 
-def run_partdistill(segmenter: Any, prepared: PreparedShape, predictions: Predictions) -> MethodResult:
-    """Label the shape with a pre-aligned student (``method_options["student"]``)."""
+def run_partdistill(
+    prepared: PreparedShape, predictions: Predictions, config: PartdistillRun, context: MethodContext
+) -> MethodResult:
+    """Label the shape with a pre-aligned student (``config.student``)."""
     from partlift.distill.align import load_student
     from partlift.distill.student import predict_shape
 
-    path = segmenter.method_options.get("student")
+    path = config.student
     if not path:
         raise InputError(
             "method 'partdistill' needs a pre-aligned student: pass method_options={'student': FILE} "
             "(CLI: --student FILE; make one with `partlift distill`), or use --method partdistill-tta"
         )
     t0 = time.perf_counter()
-    loaded = load_student(path, device=segmenter.device, part_names=predictions.part_names)
+    loaded = load_student(path, device=context.device, part_names=predictions.part_names)
     t1 = time.perf_counter()
     shape = prepared.shape
-    labels, probs = predict_shape(loaded.student, shape.xyz, shape.rgb, shape.normals, device=segmenter.device,
-                                  seed=segmenter.seed, shape_name=shape.name)
+    labels, probs = predict_shape(loaded.student, shape.xyz, shape.rgb, shape.normals, device=context.device,
+                                  seed=context.seed, shape_name=shape.name)
     t2 = time.perf_counter()
     trained_with = loaded.meta.get("teacher")
-    if trained_with and trained_with != segmenter.teacher.name:
-        logger.info("student %s was distilled from %s; the segmenter's teacher %s is used only for instances",
-                    path, trained_with, segmenter.teacher.name)
-    instance = _instances(segmenter, prepared, predictions, labels)
+    if trained_with and trained_with != context.teacher:
+        logger.info("student %s was distilled from %s; the run's teacher %s is used only for instances",
+                    path, trained_with, context.teacher)
+    instance = _instances(context, prepared, predictions, labels)
     meta = {"distill": {
         "student": str(path), "regime": "pre", "backbone": loaded.meta.get("backbone"),
         "category": loaded.meta.get("category"), "teacher": trained_with,
@@ -109,25 +157,26 @@ def run_partdistill(segmenter: Any, prepared: PreparedShape, predictions: Predic
     return MethodResult(labels, instance, probs, meta)
 
 
-def run_partdistill_tta(segmenter: Any, prepared: PreparedShape, predictions: Predictions) -> MethodResult:
+def run_partdistill_tta(
+    prepared: PreparedShape, predictions: Predictions, run: PartdistillTTARun, context: MethodContext
+) -> MethodResult:
     """Align a fresh student on this shape's teacher knowledge, then label it (TTA)."""
     from partlift.distill.align import align
     from partlift.distill.knowledge import build_knowledge, resolve_region, stad_confidences
     from partlift.distill.student import predict_shape
 
-    options = segmenter.method_options
-    config = method_config(options, segmenter.seed)
+    config = run.distill_config
     names = tuple(predictions.part_names)
     shape = prepared.shape
     n, c = shape.n_points, len(names)
     t0 = time.perf_counter()
-    weights = options.get("weights")
+    weights = run.weights
     conf = None
     if weights:
-        conf = stad_confidences(weights, predictions, prepared.views, teacher=segmenter.teacher.name,
-                                device=segmenter.device)
+        conf = stad_confidences(weights, predictions, prepared.views, teacher=context.teacher,
+                                device=context.device)
         config = config.replace(confidence="weights")
-    region = resolve_region(config.region, getattr(segmenter.teacher, "kind", None), predictions)
+    region = resolve_region(config.region, context.teacher_kind, predictions)
     know = build_knowledge(shape, prepared.views, predictions, config, region=region, confidences=conf)
     t1 = time.perf_counter()
     base = {"regime": "tta", "region": region, "confidence": config.confidence, "n_pairs": know.n_pairs,
@@ -136,12 +185,12 @@ def run_partdistill_tta(segmenter: Any, prepared: PreparedShape, predictions: Pr
         logger.warning("%s: the teacher's predictions cover none of the knowledge points; nothing to distil",
                        shape.name)
         return _empty(n, c, {"distill": {**base, "empty": True}})
-    result = align([know], names, config, regime="tta", device=segmenter.device)
+    result = align([know], names, config, regime="tta", device=context.device)
     t2 = time.perf_counter()
-    labels, probs = predict_shape(result.student, shape.xyz, shape.rgb, shape.normals, device=segmenter.device,
+    labels, probs = predict_shape(result.student, shape.xyz, shape.rgb, shape.normals, device=context.device,
                                   seed=config.seed, shape_name=shape.name)
     t3 = time.perf_counter()
-    instance = _instances(segmenter, prepared, predictions, labels)
+    instance = _instances(context, prepared, predictions, labels)
     meta = {"distill": {
         **base,
         "backward_epoch": result.backward_epoch,

@@ -2,7 +2,9 @@
 
 * :mod:`partlift.lifting.coverage` — the sparse coverage matrix K every method consumes;
 * :mod:`partlift.lifting.voting` / :mod:`partlift.lifting.instances` — PartSLIP's superpoint
-  voting and instance grouping.
+  voting and instance grouping; :mod:`partlift.lifting.config` — their settings (``VoteConfig``);
+  :mod:`partlift.lifting.incidence` — the (view, superpoint, box) pass both share;
+  :mod:`partlift.lifting.method` — PartSLIP as a registered method.
 
 Only the coverage functions are re-exported here; import the others from their modules.
 """

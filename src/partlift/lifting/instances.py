@@ -19,15 +19,14 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
+from partlift.boxes import box_iou
 from partlift.errors import InputError
-from partlift.lifting._partslip import (
-    VoteConfig,
-    _check_config,
+from partlift.lifting.config import VoteConfig, _check_config
+from partlift.lifting.incidence import (
     _check_superpoints,
     _check_views_predictions,
     _Incidence,
     _incidence,
-    box_iou,
 )
 from partlift.types import Predictions, Views
 

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from partlift.boxes import box_iou
 from partlift.lifting.instances import _check_sp_labels, _check_xyz
 from partlift.lifting.voting import (
     PartslipResult,
@@ -34,12 +35,8 @@ __all__ = [
 
 
 def _iou(a: Sequence[float], b: Sequence[float]) -> float:
-    """2D IoU of two xyxy boxes; continuous areas, 0 when the union is empty."""
-    iw = min(a[2], b[2]) - max(a[0], b[0])
-    ih = min(a[3], b[3]) - max(a[1], b[1])
-    inter = max(iw, 0.0) * max(ih, 0.0)
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return inter / union if union > 0 else 0.0
+    """2D IoU of two xyxy boxes (:func:`partlift.boxes.box_iou`); 0 when the union is empty."""
+    return float(box_iou(a, b))
 
 
 def _inside(xy: np.ndarray, box: Sequence[float]) -> np.ndarray:

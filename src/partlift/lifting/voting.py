@@ -3,7 +3,7 @@ the thresholded, small-part-first labelling (METHODS §2.3–2.4, §6 "PartSLIP 
 :func:`partslip_labels`, the whole PartSLIP lifting step (votes, labels, instances §2.5).
 
 Everything is computed from one pass over the (view, visible point, box) incidences
-(:func:`partlift.lifting._partslip._incidence`), vectorised per view: per (superpoint, view)
+(:func:`partlift.lifting.incidence._incidence`), vectorised per view: per (superpoint, view)
 counts and 2D bounding boxes are scatter reductions, a box's relation to each superpoint's 2D
 box settles most (box, superpoint) pairs at once (fully inside / outside), and only the points
 of superpoints straddling a box edge are tested one by one. :mod:`partlift.lifting.reference`
@@ -27,11 +27,8 @@ from typing import NamedTuple
 import numpy as np
 
 from partlift.errors import InputError
-from partlift.lifting._partslip import (
-    PARTSLIP_SMALL_PARTS,
-    PRIORITY_MODES,
-    VoteConfig,
-    _check_config,
+from partlift.lifting.config import PARTSLIP_SMALL_PARTS, PRIORITY_MODES, VoteConfig, _check_config
+from partlift.lifting.incidence import (
     _check_part_names,
     _check_superpoints,
     _check_views_predictions,

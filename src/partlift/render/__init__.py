@@ -21,6 +21,7 @@ import numpy as np
 import torch
 
 from partlift.config import RenderConfig
+from partlift.device import resolve_device
 from partlift.errors import InputError
 from partlift.render.camera import camera_rig, project, project_torch, resolve_config
 from partlift.render.raster import rasterize, visible_points
@@ -33,17 +34,6 @@ __all__ = ["render", "camera_rig", "project", "resolve_device"]
 
 # A normalised shape has max ||xyz|| = 1; beyond this the caller most likely forgot to normalise.
 _UNIT_SPHERE_TOLERANCE = 1.01
-
-
-def resolve_device(device: str | torch.device) -> torch.device:
-    """``device`` as a torch.device, checked to exist (InputError with what to do otherwise)."""
-    try:
-        dev = torch.device(device)
-    except (RuntimeError, TypeError):
-        raise InputError(f"unknown torch device {device!r}; use e.g. 'cpu' or 'cuda'") from None
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise InputError(f"device {device!r} requested but CUDA is not available here; use 'cpu'")
-    return dev
 
 
 def render(

@@ -9,10 +9,9 @@ are listed in ``docs/partstad.md``.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
-from typing import Any
+from dataclasses import dataclass
 
-from partlift.config import from_dict, to_dict
+from partlift.config import Settings
 from partlift.errors import InputError
 
 __all__ = ["StadConfig", "INFERENCE_THRESHOLD"]
@@ -22,7 +21,7 @@ INFERENCE_THRESHOLD = 0.5 - 1e-4
 
 
 @dataclass(frozen=True)
-class StadConfig:
+class StadConfig(Settings):
     """Settings of PartSTAD's weight net, weighted voting, loss and training (METHODS §3).
 
     Attributes:
@@ -109,19 +108,6 @@ class StadConfig:
                 raise InputError(f"StadConfig.{name}: expected a finite number, got {value!r}")
             if value < 0 or (value == 0 and name in ("null_min", "lr", "null_lr")):
                 raise InputError(f"StadConfig.{name}: expected a number > 0, got {value!r}")
-
-    def replace(self, **changes: Any) -> StadConfig:
-        """A copy with some fields replaced (validated again)."""
-        return replace(self, **changes)
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready dict (see :func:`partlift.config.to_dict`)."""
-        return to_dict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> StadConfig:
-        """Inverse of :meth:`to_dict`; unknown keys are an error."""
-        return from_dict(cls, data)
 
     @property
     def encoding_dim(self) -> int:

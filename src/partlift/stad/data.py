@@ -30,11 +30,12 @@ from typing import Any
 import numpy as np
 import torch
 
+from partlift.boxes import box_iou
 from partlift.errors import InputError
 from partlift.lifting.voting import VoteConfig, relative_part_sizes, whole_object_boxes
 from partlift.stad.config import StadConfig
 from partlift.stad.encoding import prediction_inputs
-from partlift.types import Coverage, Predictions, Views
+from partlift.types import Coverage, Predictions, PreparedShape, Views
 
 __all__ = ["ShapeTensors", "shape_tensors", "from_prepared"]
 
@@ -160,17 +161,6 @@ def _check_inputs(
     return superpoints.astype(np.int64, copy=False)
 
 
-def _box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """(P,) IoU of xyxy boxes a (P, 4) and b (P, 4), float64; 0 where the union is 0."""
-    iw = np.minimum(a[:, 2], b[:, 2]) - np.maximum(a[:, 0], b[:, 0])
-    ih = np.minimum(a[:, 3], b[:, 3]) - np.maximum(a[:, 1], b[:, 1])
-    inter = np.maximum(iw, 0.0) * np.maximum(ih, 0.0)
-    union = (a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1]) + (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1]) - inter
-    out = np.zeros(inter.shape, np.float64)
-    np.divide(inter, union, out=out, where=union > 0)
-    return out
-
-
 def _superpoint_aabb(views: Views, sp: np.ndarray, m: int) -> tuple[np.ndarray, np.ndarray]:
     """(V, M) int64 visible counts and (V, M, 4) float64 xyxy 2D boxes of visible projections."""
     nv = views.n_views
@@ -258,7 +248,7 @@ def shape_tensors(
     lab = preds.label[d]
     sel = vis_counts[v, k] >= config.min_visible_points
     if config.aabb_shortcut:
-        sel &= _box_iou(aabb[v, k], preds.boxes[d].astype(np.float64)) >= _AABB_IOU_EPS
+        sel &= box_iou(aabb[v, k], preds.boxes[d].astype(np.float64)) >= _AABB_IOU_EPS
     d, p, v, k, lab = d[sel], p[sel], v[sel], k[sel], lab[sel]
 
     valid = np.zeros(m, bool)
@@ -335,19 +325,23 @@ def shape_tensors(
 
 
 def from_prepared(
-    segmenter: Any,
-    prepared: Any,
+    prepared: PreparedShape,
     preds: Predictions,
     config: StadConfig,
     *,
+    vote_config: VoteConfig | None = None,
+    device: str = "cpu",
     with_gt: bool = True,
     coverage: Coverage | None = None,
 ) -> ShapeTensors:
-    """:func:`shape_tensors` for a :class:`~partlift.pipeline.PreparedShape` of ``segmenter``.
+    """:func:`shape_tensors` for a :class:`~partlift.types.PreparedShape`.
 
-    Uses the segmenter's vote config and device; GT labels come from the prepared shape when
-    ``with_gt`` (an unlabelled shape raises).
+    ``vote_config`` (:class:`~partlift.lifting.voting.VoteConfig`, None = defaults) gives the
+    small-part rules; GT labels come from the prepared shape when ``with_gt`` (an unlabelled shape
+    raises).
     """
+    if not isinstance(prepared, PreparedShape):
+        raise InputError(f"from_prepared: expected a PreparedShape, got {type(prepared).__name__}")
     gt = None
     if with_gt:
         shape = prepared.shape
@@ -361,9 +355,9 @@ def from_prepared(
         config,
         coverage=coverage,
         gt=gt,
-        vote_config=segmenter.vote_config,
+        vote_config=vote_config,
         name=prepared.shape.name,
-        device=segmenter.device,
+        device=device,
     )
 
 

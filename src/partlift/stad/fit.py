@@ -225,7 +225,8 @@ def prepare_shapes(
             logger.warning("skipping %s shape %s: the teacher %s predicted no part", role,
                            shape.name, segmenter.teacher.name)
             continue
-        st = from_prepared(segmenter, prepared, preds, config, with_gt=True)
+        st = from_prepared(prepared, preds, config, vote_config=segmenter.vote_config,
+                           device=segmenter.device, with_gt=True)
         if st.n_valid == 0:
             logger.warning("skipping %s shape %s: no superpoint is covered by a prediction", role, shape.name)
             continue

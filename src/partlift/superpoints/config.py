@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
 
+from partlift.config import Settings
 from partlift.errors import InputError
 
 __all__ = ["MINIMISERS", "SMALL_MERGE_RULES", "SuperpointConfig"]
@@ -17,7 +17,7 @@ SMALL_MERGE_RULES: tuple[str, ...] = ("nearest", "energy")
 
 
 @dataclass(frozen=True)
-class SuperpointConfig:
+class SuperpointConfig(Settings):
     """How to over-segment a point cloud into superpoints (METHODS §1.4).
 
     Attributes:
@@ -94,15 +94,3 @@ class SuperpointConfig:
         if isinstance(self.seed, bool) or not isinstance(self.seed, int):
             raise InputError(f"{name}.seed: expected an integer, got {self.seed!r}")
 
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready dict of the settings."""
-        from partlift.config import to_dict
-
-        return to_dict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> SuperpointConfig:
-        """Settings from :meth:`to_dict`'s output; unknown keys are an error."""
-        from partlift.config import from_dict
-
-        return from_dict(cls, data)

@@ -26,6 +26,7 @@ import numpy as np
 
 from partlift.config import json_ready
 from partlift.errors import InputError
+from partlift.keys import content_key
 from partlift.types import Predictions, Shape
 
 __all__ = [
@@ -60,7 +61,7 @@ def default_cache_root() -> Path:
 def shape_content_hash(shape: Shape, *, with_labels: bool = False) -> str:
     """Hex SHA-256 of a shape's point content: xyz and rgb (float32 bytes), and with
     ``with_labels`` also its semantic / instance labels and part names (for teachers that read
-    ground truth, whose output changes with the labels)."""
+    ground truth, whose output changes with the labels and may change with the name)."""
     h = hashlib.sha256()
     xyz = np.ascontiguousarray(shape.xyz, dtype=np.float32)
     h.update(repr(xyz.shape).encode())
@@ -75,6 +76,9 @@ def shape_content_hash(shape: Shape, *, with_labels: bool = False) -> str:
             if arr is not None:
                 h.update(np.ascontiguousarray(arr, dtype=np.int64).tobytes())
         h.update(repr(shape.part_names).encode())
+        # A teacher that reads ground truth may seed its noise by the shape's name (the simulated one).
+        h.update(b"name")
+        h.update(str(shape.name).encode())
     return h.hexdigest()
 
 
@@ -116,7 +120,7 @@ def key_of(parts: Mapping[str, Any]) -> str:
         raise InputError(f"cache key: expected a mapping of key parts, got {type(parts).__name__}")
     payload = {"format": CACHE_FORMAT, **json_ready(dict(parts))}
     blob = json.dumps(payload, sort_keys=True, separators=(",", ":")).encode()
-    return hashlib.sha256(blob).hexdigest()
+    return content_key(blob)
 
 
 def predictions_to_arrays(preds: Predictions) -> dict[str, np.ndarray]:

@@ -35,6 +35,8 @@ __all__ = [
     "teacher_status",
     "parse_teacher_spec",
     "build_teacher",
+    "takes_seed",
+    "seed_options",
 ]
 
 KINDS: tuple[str, ...] = ("box", "mask", "pixel", "refiner")
@@ -56,6 +58,8 @@ class TeacherSpec:
         requires: importable top-level modules the builder needs (checked without importing).
         install_hint: the command that installs them.
         option: the builder keyword that the ``":option"`` part of a spec string fills.
+        seeded: the builder takes a ``seed`` option (the teacher's noise is seeded); the run's
+            seed reaches it through :func:`seed_options`.
     """
 
     name: str
@@ -65,6 +69,7 @@ class TeacherSpec:
     requires: tuple[str, ...] = ()
     install_hint: str = ""
     option: str = "model"
+    seeded: bool = False
 
 
 TEACHERS: dict[str, TeacherSpec] = {
@@ -75,6 +80,7 @@ TEACHERS: dict[str, TeacherSpec] = {
         "(profiles: oracle, zeroshot, fewshot; needs labelled shapes)",
         builder="partlift.teachers.simulated:build",
         option="profile",
+        seeded=True,
     ),
     "grounding-dino": TeacherSpec(
         name="grounding-dino",
@@ -245,3 +251,24 @@ def build_teacher(
     if not isinstance(refiner, MaskRefiner):
         raise InputError(f"teacher: the builder of {rest[0][0]!r} did not return a MaskRefiner")
     return RefinedTeacher(teacher, refiner)
+
+
+def takes_seed(spec: Any) -> bool:
+    """Whether the teacher named by ``spec`` (its first, non-refiner part) takes a ``seed`` option."""
+    if not isinstance(spec, str):
+        return False
+    name = spec.strip().split("+")[0].partition(":")[0].strip().lower()
+    entry = TEACHERS.get(name)
+    return bool(entry is not None and entry.seeded)
+
+
+def seed_options(spec: Any, seed: int | None, *, unless: int | None = None) -> dict[str, Any]:
+    """The builder options that carry the run's ``seed`` to the teacher named by ``spec``.
+
+    ``{"seed": seed}`` for a seeded teacher (the simulated one), else ``{}``; also ``{}`` when
+    ``seed`` is None or equals ``unless`` (the benchmark leaves the default seed out of the
+    teacher's name). The one place that decides which teachers take the run's seed.
+    """
+    if seed is None or seed == unless or not takes_seed(spec):
+        return {}
+    return {"seed": int(seed)}

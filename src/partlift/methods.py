@@ -1,0 +1,214 @@
+"""Registry of segmentation methods (DESIGN §3 "Methods"), shaped like the teacher registry.
+
+A plain dict of :class:`MethodSpec` (no registration by import side effect). Code is named by
+``"module:function"`` / ``"module:Class"`` strings imported only when a method is used, so listing
+methods imports neither torch nor the methods' modules. Every place that names a method —
+:class:`~partlift.pipeline.Segmenter`, ``partlift segment/demo --method``, the benchmark's
+methods, preparations and ablation rows — reads this table; nothing else lists them.
+
+A method is one module with
+
+* a typed config class (a :class:`~partlift.config.Settings` dataclass) with a classmethod
+  ``from_options(options: Mapping[str, Any], context: MethodContext) -> config`` that builds it
+  from the user's options (``Segmenter(method_options=...)``, ``--set <method>.key=value``),
+  rejecting unknown keys by name;
+* a run function ``run(prepared: PreparedShape, predictions: Predictions, config,
+  context: MethodContext) -> MethodResult`` on the prepared (unit-sphere) points;
+* optionally a per-category preparation for the benchmark (fit weights, pre-align a student):
+  ``prepare(request) -> dict`` of run options (see :mod:`partlift.bench.preparers`).
+
+A variant (an ablation row) is a spec with ``base`` set: it runs and is prepared as its base
+method, with ``overrides`` applied to its settings before the user's own.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from partlift.errors import InputError
+
+__all__ = [
+    "MethodContext",
+    "MethodSpec",
+    "METHODS",
+    "NEEDS",
+    "list_methods",
+    "get_method",
+    "base_method",
+    "import_target",
+    "method_config",
+    "run_method",
+    "setting_keys",
+]
+
+NEEDS: tuple[str, ...] = ("shots", "collection", "weights", "student", "masks")
+"""What a method can need: labelled few-shot shapes or an unlabelled collection (for its
+per-category preparation), a trained checkpoint (``weights`` / ``student`` option), or teacher
+predictions with masks."""
+
+
+@dataclass(frozen=True)
+class MethodContext:
+    """What a method may know about the run besides its own config (never the Segmenter).
+
+    Attributes:
+        device: torch device for any network ("cpu", "cuda").
+        seed: the run's seed (training, sampling).
+        teacher: the teacher's name (checked against checkpoints, recorded in results).
+        teacher_kind: the teacher's kind ("box", "mask", "pixel"; None when unknown).
+        vote: the run's PartSLIP voting settings (:class:`~partlift.lifting.voting.VoteConfig`,
+            None = defaults): PartSLIP's own config starts from it, and every method groups
+            instances with it (METHODS §2.5).
+    """
+
+    device: str = "cpu"
+    seed: int = 0
+    teacher: str = ""
+    teacher_kind: str | None = None
+    vote: Any = None
+
+
+@dataclass(frozen=True)
+class MethodSpec:
+    """One segmentation method or one variant of a method.
+
+    Attributes:
+        name: registry name (lower case).
+        description: one line for listings and reports.
+        run: ``"module:function"`` of the run function (empty for a variant: its base's).
+        config: ``"module:Class"`` of the typed run config (empty for a variant).
+        prepare: ``"module:function"`` of the per-category preparation, or "" for none.
+        settings: ``"module:Class"`` whose fields the preparation reads from the method's settings
+            (``--set partstad.epochs=...``), or "" when the method has no preparation settings.
+        extra_keys: further setting names the method accepts (e.g. a preset name).
+        needs: what the method needs, from :data:`NEEDS`.
+        base: for a variant, the method it runs and is prepared as.
+        overrides: for a variant, settings applied before the user's own.
+    """
+
+    name: str
+    description: str
+    run: str = ""
+    config: str = ""
+    prepare: str = ""
+    settings: str = ""
+    extra_keys: tuple[str, ...] = ()
+    needs: tuple[str, ...] = ()
+    base: str = ""
+    overrides: Mapping[str, Any] = field(default_factory=dict)
+
+
+def _variant(name: str, base: str, description: str, **overrides: Any) -> MethodSpec:
+    return MethodSpec(name=name, description=description, base=base, overrides=dict(overrides))
+
+
+METHODS: dict[str, MethodSpec] = {
+    "partslip": MethodSpec(
+        name="partslip",
+        description="PartSLIP superpoint voting (partlift.lifting)",
+        run="partlift.lifting.method:run_partslip",
+        config="partlift.lifting.config:VoteConfig",
+    ),
+    "partstad": MethodSpec(
+        name="partstad",
+        description="PartSTAD weighted voting, weights fitted per category on the few-shot shapes "
+        "(partlift.stad)",
+        run="partlift.stad.method:run_partstad",
+        config="partlift.stad.method:PartstadRun",
+        prepare="partlift.bench.preparers:prepare_partstad",
+        settings="partlift.stad.config:StadConfig",
+        needs=("shots", "weights"),
+    ),
+    "partdistill": MethodSpec(
+        name="partdistill",
+        description="PartDistill student pre-aligned per category on a collection (partlift.distill)",
+        run="partlift.distill.method:run_partdistill",
+        config="partlift.distill.method:PartdistillRun",
+        prepare="partlift.bench.preparers:prepare_partdistill",
+        settings="partlift.distill.config:DistillConfig",
+        extra_keys=("preset", "distill_config"),
+        needs=("collection", "student"),
+    ),
+    "partdistill-tta": MethodSpec(
+        name="partdistill-tta",
+        description="PartDistill student aligned on each test shape (partlift.distill)",
+        run="partlift.distill.method:run_partdistill_tta",
+        config="partlift.distill.method:PartdistillTTARun",
+        prepare="partlift.bench.preparers:prepare_partdistill_tta",
+        settings="partlift.distill.config:DistillConfig",
+        extra_keys=("preset", "distill_config", "weights"),
+    ),
+    "partstad-box": _variant("partstad-box", "partstad", "PartSTAD voting with boxes instead of masks (ablation)",
+                             masks=False),
+    "partstad-nullonly": _variant("partstad-nullonly", "partstad",
+                                  "PartSTAD with only the null score trained (ablation)", weights=False),
+    "partdistill-forward": _variant("partdistill-forward", "partdistill",
+                                    "PartDistill pre-aligned without the backward round (ablation)", backward=False),
+    "partdistill-tta-forward": _variant("partdistill-tta-forward", "partdistill-tta",
+                                        "PartDistill TTA without the backward round (ablation)", backward=False),
+}
+"""Every method and variant, by name. Adding a method = one module + one entry here."""
+
+
+def list_methods(variants: bool = True) -> list[str]:
+    """Names of the registered methods (and, with ``variants``, their ablation variants), sorted."""
+    return sorted(n for n, s in METHODS.items() if variants or not s.base)
+
+
+def get_method(name: str) -> MethodSpec:
+    """The spec registered as ``name``; raises with the valid names when unknown."""
+    try:
+        return METHODS[name]
+    except (KeyError, TypeError):
+        raise InputError(f"unknown method {name!r}; choose one of {list_methods()}") from None
+
+
+def base_method(name: str) -> str:
+    """The method a variant runs as (``name`` itself for a method); raises when unknown."""
+    spec = get_method(name)
+    return spec.base or spec.name
+
+
+def _base_spec(name: str) -> MethodSpec:
+    return get_method(base_method(name))
+
+
+def import_target(target: str) -> Any:
+    """The object named by ``"module:attribute"`` (imported now)."""
+    module, _, attr = target.partition(":")
+    return getattr(importlib.import_module(module), attr)
+
+
+def setting_keys(name: str) -> tuple[str, ...]:
+    """The setting names ``--set <name>.KEY`` accepts, sorted: the run config's fields, the
+    preparation settings' fields and the method's extra keys."""
+    spec = _base_spec(name)
+    keys = set(spec.extra_keys)
+    for target in (spec.config, spec.settings):
+        if target:
+            keys.update(import_target(target).keys())
+    return tuple(sorted(keys))
+
+
+def check_settings(name: str, settings: Mapping[str, Any]) -> None:
+    """Raise :class:`InputError` naming the valid keys when ``settings`` has a key ``name`` lacks."""
+    valid = setting_keys(name)
+    unknown = sorted(set(settings) - set(valid))
+    if unknown:
+        raise InputError(f"method {name!r}: unknown setting(s) {unknown}; valid ones are {list(valid)}")
+
+
+def method_config(name: str, options: Mapping[str, Any] | None, context: MethodContext) -> Any:
+    """The typed run config of ``name`` from ``options`` (a variant's overrides first)."""
+    spec = get_method(name)
+    merged = {**dict(spec.overrides), **dict(options or {})}
+    cls = import_target(_base_spec(name).config)
+    return cls.from_options(merged, context)
+
+
+def run_method(name: str) -> Callable[..., Any]:
+    """The run function of ``name`` (a variant's: its base's)."""
+    return import_target(_base_spec(name).run)

@@ -403,3 +403,19 @@ def test_edge_weights_follow_the_formula_for_any_edge_list():
     np.testing.assert_allclose(edge_weights(feats, src, dst, dist, 1.0), want, rtol=1e-13)
     perm = rng.permutation(len(src))  # not knn's layout: the general path
     np.testing.assert_allclose(edge_weights(feats, src[perm], dst[perm], dist[perm], 1.0), want[perm], rtol=1e-13)
+
+
+def test_presets():
+    from partlift.superpoints.config import PRESETS
+
+    assert SuperpointConfig.preset("partslip") == SuperpointConfig()
+    pure = SuperpointConfig.preset("pure")
+    assert (pure.reg, pure.min_size, pure.rgb_weight) == (0.35, 2, 3.0)
+    assert SuperpointConfig.preset("pure", reg=0.3).reg == 0.3
+    assert sorted(PRESETS) == ["partslip", "pure"]
+    with pytest.raises(InputError, match="unknown preset"):
+        SuperpointConfig.preset("nope")
+    rng = np.random.default_rng(0)
+    xyz = rng.normal(size=(400, 3))
+    ids = compute_superpoints(xyz, rgb=rng.uniform(size=(400, 3)), config=pure)
+    assert ids.shape == (400,) and ids.min() == 0

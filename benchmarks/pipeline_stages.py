@@ -3,6 +3,7 @@
     python benchmarks/pipeline_stages.py time [--points 100000] [--repeats 3]
     python benchmarks/pipeline_stages.py snapshot DIR      # normals, superpoints, renders
     python benchmarks/pipeline_stages.py compare DIR       # this checkout vs a snapshot
+    python benchmarks/pipeline_stages.py purity [--preset partslip pure]
 
 ``time`` prints, for a seeded generated chair (the ``partlift speed superpoints`` input) and the
 ``partlift speed render`` cloud, the best-of-``repeats`` wall and process CPU seconds of:
@@ -15,7 +16,10 @@ generated shapes, the estimated normals, the superpoints and components of the d
 the pixel -> point maps of the ``partslip`` render. ``compare`` recomputes them with the code on
 ``PYTHONPATH`` and reports, per shape, the normal angle differences (``|cos|``: normals are
 unoriented up to the outward flip), whether the superpoints are bit-identical and the render
-maps identical. Measurements for notes and docs, never test assertions.
+maps identical. ``purity`` prints, per real dev shape and superpoint preset
+(``SuperpointConfig.preset``), the count, purity, mIoU bound (``superpoint_miou_bound``) and
+the process CPU seconds of ``compute_superpoints_info`` (normals estimated once beforehand).
+Measurements for notes and docs, never test assertions.
 """
 
 from __future__ import annotations
@@ -89,6 +93,28 @@ def compare(ref_dir: Path) -> None:
               f"{str(np.array_equal(ref['pix2point'], new['pix2point'])):>8} {pur:>15}", flush=True)
 
 
+def purity_table(presets: list[str]) -> None:
+    from partlift.geometry import estimate_normals
+    from partlift.superpoints import SuperpointConfig, compute_superpoints_info, purity
+    from partlift.superpoints.purity import superpoint_miou_bound
+
+    print("| shape | preset | superpoints | purity | mIoU bound | CPU s | load |")
+    print("|---|---|---|---|---|---|---|")
+    for name, shape in _shapes():
+        if name.startswith("gen-"):
+            continue
+        normals = estimate_normals(shape.xyz, workers=-1)
+        for preset in presets:
+            c0 = time.process_time()
+            info = compute_superpoints_info(shape.xyz, normals=normals, rgb=shape.rgb,
+                                            config=SuperpointConfig.preset(preset))
+            cpu = time.process_time() - c0
+            sp = info.superpoints
+            bound = superpoint_miou_bound(sp, shape.semantic, len(shape.part_names))
+            print(f"| {name} | {preset} | {info.n_superpoints:,} | {purity(sp, shape.semantic):.3f} | "
+                  f"{100 * bound:.1f} | {cpu:.2f} | {_load():.1f} |", flush=True)
+
+
 def _best(fn, repeats: int) -> tuple[float, float, object]:
     best_wall, best_cpu, result = np.inf, np.inf, None
     for _ in range(repeats):
@@ -135,9 +161,13 @@ def main() -> None:
     s.add_argument("dir", type=Path)
     c = sub.add_parser("compare")
     c.add_argument("dir", type=Path)
+    p = sub.add_parser("purity")
+    p.add_argument("--preset", nargs="+", default=["partslip", "pure"])
     args = ap.parse_args()
     if args.cmd == "time":
         time_stages(args.points, args.repeats)
+    elif args.cmd == "purity":
+        purity_table(args.preset)
     elif args.cmd == "snapshot":
         snapshot(args.dir)
     else:

@@ -173,11 +173,13 @@ def test_closed_form_eigenvectors_match_eigh():
     assert _angles_deg(got[separated], vecs[separated, :, 0]).max() < 1e-4
 
 
-@pytest.mark.parametrize("which", ["sphere", "noisy_box"])
+@pytest.mark.parametrize("which", ["sphere", "noisy_box", "sparse_sphere"])
 def test_fast_normals_match_the_reference(which):
     rng = np.random.default_rng(1)
     if which == "sphere":
         xyz = _sphere(20000) + 0.002 * rng.normal(size=(20000, 3))
+    elif which == "sparse_sphere":  # most 30-NN lie beyond the 0.1 radius: the masked path
+        xyz = _sphere(3000) + 0.01 * rng.normal(size=(3000, 3))
     else:  # faces, sharp edges and corners of a box, slightly noisy
         xyz = rng.uniform(-0.5, 0.5, size=(20000, 3))
         face = rng.integers(0, 3, 20000)

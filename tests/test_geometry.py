@@ -5,11 +5,45 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import trimesh
+from scipy.spatial import cKDTree
 
 from partlift.errors import InputError
-from partlift.geometry import ensure_normals, estimate_normals, normalize, normalize_transform
+from partlift.geometry import (
+    NORMAL_K,
+    NORMAL_RADIUS,
+    ensure_normals,
+    estimate_normals,
+    normalize,
+    normalize_transform,
+    smallest_eigenvectors,
+)
 from partlift.io import mesh_to_shape
 from partlift.types import NormalizeTransform, Shape
+
+
+def _normals_reference(xyz: np.ndarray, k: int = NORMAL_K, radius: float = NORMAL_RADIUS) -> np.ndarray:
+    """The former estimate_normals: per-point (N, k, 3) neighbourhoods and numpy ``eigh``, outward."""
+    pts = np.asarray(xyz, dtype=np.float64)
+    n = len(pts)
+    kk = min(k, n)
+    dist, idx = cKDTree(pts).query(pts, k=kk)
+    dist, idx = dist.reshape(n, kk), idx.reshape(n, kk)
+    valid = dist <= radius
+    valid[valid.sum(axis=1) < min(3, kk)] = True
+    w = valid.astype(np.float64)[:, :, None]
+    nb = (pts[idx] - pts[:, None, :]) * w
+    cnt = w.sum(axis=1, keepdims=True)
+    d = (nb - nb.sum(axis=1, keepdims=True) / cnt) * w
+    normals = np.linalg.eigh(d.transpose(0, 2, 1) @ d / cnt)[1][:, :, 0]
+    flip = ((pts - pts.mean(axis=0)) * normals).sum(axis=1) < 0
+    normals[flip] *= -1.0
+    return normals
+
+
+def _angles_deg(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Angles between unoriented normals, degrees: arctan2(|a x b|, |a . b|) (accurate near 0)."""
+    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
+    return np.degrees(np.arctan2(np.linalg.norm(np.cross(a, b), axis=1), np.abs((a * b).sum(axis=1))))
 
 
 def _cloud(n: int = 500, seed: int = 0) -> np.ndarray:
@@ -119,3 +153,49 @@ def test_ensure_normals_keeps_existing_and_is_frame_independent():
     np.testing.assert_allclose(small.normals, big.normals, atol=1e-4)
     given = Shape(xyz=xyz, normals=np.tile(np.float32([0, 1, 0]), (len(xyz), 1)))
     assert ensure_normals(given) is given
+
+
+def test_closed_form_eigenvectors_match_eigh():
+    rng = np.random.default_rng(0)
+    base = rng.normal(size=(4000, 3, 3))
+    mats = base @ base.transpose(0, 2, 1)
+    mats[:1000] = np.eye(3) * 2.0 + 1e-9 * mats[:1000]  # (nearly) isotropic: eigh fallback
+    mats[1000:2000] = np.diag([1e-6, 1.0, 1.0])  # plane-like, repeated large eigenvalues
+    mats[2000:2100] = np.diag([0.0, 0.0, 1.0])  # line: two zero eigenvalues
+    got = smallest_eigenvectors(mats[:, 0, 0], mats[:, 0, 1], mats[:, 0, 2], mats[:, 1, 1],
+                                mats[:, 1, 2], mats[:, 2, 2])
+    np.testing.assert_allclose(np.linalg.norm(got, axis=1), 1.0, atol=1e-12)
+    vals, vecs = np.linalg.eigh(mats)
+    lam = np.einsum("nij,nj->ni", mats, got)
+    # An eigenvector of the smallest eigenvalue: A v = lambda_min v
+    np.testing.assert_allclose(lam, vals[:, :1] * got, atol=1e-9 * np.abs(vals).max())
+    separated = vals[:, 1] - vals[:, 0] > 1e-3 * vals[:, 2]
+    assert _angles_deg(got[separated], vecs[separated, :, 0]).max() < 1e-4
+
+
+@pytest.mark.parametrize("which", ["sphere", "noisy_box", "sparse_sphere"])
+def test_fast_normals_match_the_reference(which):
+    rng = np.random.default_rng(1)
+    if which == "sphere":
+        xyz = _sphere(20000) + 0.002 * rng.normal(size=(20000, 3))
+    elif which == "sparse_sphere":  # most 30-NN lie beyond the 0.1 radius: the masked path
+        xyz = _sphere(3000) + 0.01 * rng.normal(size=(3000, 3))
+    else:  # faces, sharp edges and corners of a box, slightly noisy
+        xyz = rng.uniform(-0.5, 0.5, size=(20000, 3))
+        face = rng.integers(0, 3, 20000)
+        xyz[np.arange(20000), face] = np.sign(xyz[np.arange(20000), face]) * 0.5
+        xyz += 1e-4 * rng.normal(size=xyz.shape)
+    ref = _normals_reference(xyz)
+    got = estimate_normals(xyz, workers=-1)
+    ang = _angles_deg(ref, got)
+    # Stated tolerance (docs/superpoints.md): float32 neighbourhood sums vs float64, <= 0.01 deg.
+    assert np.percentile(ang, 99) < 1e-3 and ang.max() < 0.01
+    assert ((ref * got).sum(axis=1) > 0).mean() > 0.999  # same outward sign
+
+
+def test_fast_normals_match_the_reference_on_a_real_shape(real_dev_root):
+    from partlift.io import load_shape
+
+    shape = normalize(load_shape(real_dev_root / "StorageFurniture" / "45940"))
+    ang = _angles_deg(_normals_reference(shape.xyz), estimate_normals(shape.xyz, workers=-1))
+    assert np.percentile(ang, 99) < 1e-3 and ang.max() < 0.01

@@ -376,3 +376,46 @@ def test_speed_stage_small() -> None:
     assert 0.0 < out["purity"] <= 1.0 and 0.0 < out["instance_purity"] <= 1.0
     assert out["n_superpoints"] >= 1 and out["seconds"] > 0
     assert "real_dev" not in out
+
+
+def test_unique_inverse_equals_numpy_unique():
+    from partlift.superpoints.graph import unique_inverse
+
+    rng = np.random.default_rng(0)
+    for keys in (rng.integers(0, 50, 1000), np.sort(rng.integers(0, 10**12, 500)), np.zeros(3, np.int64),
+                 np.zeros(0, np.int64), np.repeat(np.arange(40), 3)[::-1].copy()):
+        keys = keys.astype(np.int64)
+        uniq, inv = unique_inverse(keys)
+        want_u, want_i = np.unique(keys, return_inverse=True)
+        np.testing.assert_array_equal(uniq, want_u)
+        np.testing.assert_array_equal(inv, want_i.reshape(-1))
+
+
+def test_edge_weights_follow_the_formula_for_any_edge_list():
+    from partlift.superpoints.graph import edge_weights, knn
+
+    rng = np.random.default_rng(1)
+    xyz = rng.normal(size=(300, 3))
+    feats = rng.normal(size=(300, 6))
+    src, dst, dist = knn(xyz, 5)
+    f = np.linalg.norm(feats[src] - feats[dst], axis=1)
+    want = 1.0 / (1.0 + dist / dist.mean() + f / f.mean()) ** 2
+    np.testing.assert_allclose(edge_weights(feats, src, dst, dist, 1.0), want, rtol=1e-13)
+    perm = rng.permutation(len(src))  # not knn's layout: the general path
+    np.testing.assert_allclose(edge_weights(feats, src[perm], dst[perm], dist[perm], 1.0), want[perm], rtol=1e-13)
+
+
+def test_presets():
+    from partlift.superpoints.config import PRESETS
+
+    assert SuperpointConfig.preset("partslip") == SuperpointConfig()
+    pure = SuperpointConfig.preset("pure")
+    assert (pure.reg, pure.min_size, pure.rgb_weight) == (0.35, 2, 3.0)
+    assert SuperpointConfig.preset("pure", reg=0.3).reg == 0.3
+    assert sorted(PRESETS) == ["partslip", "pure"]
+    with pytest.raises(InputError, match="unknown preset"):
+        SuperpointConfig.preset("nope")
+    rng = np.random.default_rng(0)
+    xyz = rng.normal(size=(400, 3))
+    ids = compute_superpoints(xyz, rgb=rng.uniform(size=(400, 3)), config=pure)
+    assert ids.shape == (400,) and ids.min() == 0

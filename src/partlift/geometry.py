@@ -27,6 +27,7 @@ __all__ = [
     "normalize_transform",
     "estimate_normals",
     "ensure_normals",
+    "smallest_eigenvectors",
 ]
 
 # METHODS §1.4 step 1: Open3D KDTreeSearchParamHybrid(radius=0.1, max_nn=30), unit-sphere frame.
@@ -119,6 +120,11 @@ def estimate_normals(
     regardless of distance. The normal is the eigenvector of the smallest eigenvalue of the
     neighbourhood covariance.
 
+    One kd-tree query (``workers`` threads, in the tree's spatial order), float32 covariance
+    sums and a closed-form 3 x 3 eigenvector (:func:`smallest_eigenvectors`), no Python loop.
+    Against a float64 per-point ``eigh`` (the former implementation, kept in the tests) the
+    normals agree within 0.01 deg (99th percentile < 0.001 deg) with the same outward sign.
+
     Args:
         xyz: (N, 3) float coordinates, N >= 1; ``radius`` is in their units (0.1 is METHODS'
             value for the unit-sphere frame; :func:`ensure_normals` takes care of the frame).
@@ -148,34 +154,110 @@ def estimate_normals(
         raise InputError(f"estimate_normals: orient must be 'outward' or 'none', got {orient!r}")
     n = len(pts)
     kk = int(min(k, n))
+    # Centred once in float64, so that the float32 neighbourhoods below keep their precision
+    # whatever the frame (covariances are translation-invariant).
+    centred = pts - pts.mean(axis=0)
     tree = cKDTree(pts)
-    dist, idx = tree.query(pts, k=kk, workers=workers)
+    # Querying in the tree's own (spatially sorted) order walks memory in order: ~1.5x faster,
+    # and each row's answer does not depend on the order of the queries.
+    order = tree.indices
+    dist, idx = tree.query(pts[order], k=kk, workers=workers)
     dist, idx = dist.reshape(n, kk), idx.reshape(n, kk)
-    valid = np.ones((n, kk), dtype=bool) if radius is None else dist <= radius
-    few = valid.sum(axis=1) < min(NORMAL_MIN_NEIGHBORS, kk)
-    valid[few] = True  # fall back to the k nearest
-    # Neighbours in coordinates local to their point (small numbers: float32 is exact enough).
-    nb = (pts[idx] - pts[:, None, :]).astype(np.float32)  # (N, kk, 3)
-    if valid.all():
-        cnt = np.full((n, 1, 1), float(kk), dtype=np.float32)
-        d = nb - nb.mean(axis=1, keepdims=True)
-    else:
-        w = valid.astype(np.float32)[:, :, None]
-        cnt = w.sum(axis=1, keepdims=True)  # (N, 1, 1)
-        nb *= w
-        d = nb - nb.sum(axis=1, keepdims=True) / cnt
-        d *= w
-    cov = (d.transpose(0, 2, 1) @ d / cnt).astype(np.float64)  # (N, 3, 3)
-    _, vecs = np.linalg.eigh(cov)
-    normals = vecs[:, :, 0]
+    valid = None if radius is None else dist <= radius
+    few = np.zeros(n, dtype=bool)
+    if valid is not None:
+        few = valid.sum(axis=1) < min(NORMAL_MIN_NEIGHBORS, kk)
+        valid[few] = True  # fall back to the k nearest
+        if valid.all():
+            valid = None
+    cov = _neighbourhood_covariances(centred.astype(np.float32), idx, valid)
+    normals = np.empty((n, 3))
+    normals[order] = smallest_eigenvectors(*cov)
     if orient == "outward":
-        flip = ((pts - pts.mean(axis=0)) * normals).sum(axis=1) < 0
+        flip = (centred * normals).sum(axis=1) < 0
         normals[flip] *= -1.0
-    normals /= np.linalg.norm(normals, axis=1, keepdims=True)
     if few.any():
         log.debug("estimate_normals: %d of %d points had < %d neighbours within %s", int(few.sum()), n,
                   NORMAL_MIN_NEIGHBORS, radius)
     return normals.astype(np.float32)
+
+
+def _neighbourhood_covariances(
+    xyz32: np.ndarray, idx: np.ndarray, valid: np.ndarray | None
+) -> tuple[np.ndarray, ...]:
+    """The 6 distinct entries (each (M,) float64) of the covariances of the rows of ``idx``.
+
+    ``idx`` (M, K) indexes ``xyz32`` (N, 3) float32; ``valid`` (M, K) bool masks neighbours out
+    (None: all count). Two-pass (centred) float32 sums, one coordinate at a time: no (M, K, 3)
+    temporaries.
+    """
+    coords = [np.ascontiguousarray(xyz32[:, j]).take(idx) for j in range(3)]  # 3 x (M, K)
+    if valid is None:
+        cnt = np.float32(idx.shape[1])
+        for c in coords:
+            c -= c.sum(axis=1, keepdims=True) / cnt
+    else:
+        w = valid.astype(np.float32)
+        cnt = w.sum(axis=1, keepdims=True)
+        for c in coords:
+            c *= w
+            c -= c.sum(axis=1, keepdims=True) / cnt
+            c *= w
+        cnt = cnt[:, 0]
+    x, y, z = coords
+    out = []
+    for u, v in ((x, x), (x, y), (x, z), (y, y), (y, z), (z, z)):
+        out.append(np.einsum("ij,ij->i", u, v).astype(np.float64) / cnt)
+    return tuple(out)
+
+
+def smallest_eigenvectors(
+    c00: np.ndarray, c01: np.ndarray, c02: np.ndarray, c11: np.ndarray, c12: np.ndarray, c22: np.ndarray
+) -> np.ndarray:
+    """Unit eigenvectors of the smallest eigenvalue of symmetric 3 x 3 matrices, in closed form.
+
+    Args:
+        c00 ... c22: (M,) float64, the distinct entries of each matrix.
+
+    Returns:
+        (M, 3) float64 unit vectors (sign arbitrary).
+
+    Eigenvalues by the trigonometric formula (Smith 1961); the eigenvector is the largest cross
+    product of two rows of ``A - lambda_min I``. Where the two smallest eigenvalues (nearly)
+    coincide -- a gap below 1e-3 of the eigenvalue spread, where the closed form loses digits --
+    or the matrix is a multiple of the identity, ``numpy.linalg.eigh`` decides instead.
+    """
+    m = len(c00)
+    q = (c00 + c11 + c22) / 3.0
+    b00, b11, b22 = c00 - q, c11 - q, c22 - q
+    p = np.sqrt((b00 * b00 + b11 * b11 + b22 * b22 + 2.0 * (c01 * c01 + c02 * c02 + c12 * c12)) / 6.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        det = b00 * (b11 * b22 - c12 * c12) - c01 * (c01 * b22 - c12 * c02) + c02 * (c01 * c12 - b11 * c02)
+        half_det = np.where(p > 0, 0.5 * det / (p * p * p), 0.0)
+    phi = np.arccos(np.clip(half_det, -1.0, 1.0)) / 3.0
+    lam_min = q + 2.0 * p * np.cos(phi + 2.0 * np.pi / 3.0)
+    gap = 2.0 * p * (np.cos(phi - 2.0 * np.pi / 3.0) - np.cos(phi + 2.0 * np.pi / 3.0))  # mid - min
+    # Rows of A - lambda_min I span the orthogonal complement of the eigenvector.
+    a00, a11, a22 = c00 - lam_min, c11 - lam_min, c22 - lam_min
+    cands = np.empty((3, 3, m))
+    cands[0] = (c01 * c12 - c02 * a11, c02 * c01 - a00 * c12, a00 * a11 - c01 * c01)  # r0 x r1
+    cands[1] = (c01 * a22 - c02 * c12, c02 * c02 - a00 * a22, a00 * c12 - c01 * c02)  # r0 x r2
+    cands[2] = (a11 * a22 - c12 * c12, c12 * c02 - c01 * a22, c01 * c12 - a11 * c02)  # r1 x r2
+    norm2 = np.einsum("cim,cim->cm", cands, cands)
+    pick = norm2.argmax(axis=0)
+    cols = np.arange(m)
+    vec = cands[pick, :, cols]  # (M, 3)
+    vnorm = np.sqrt(norm2[pick, cols])
+    bad = ~(gap > 1e-3 * p) | ~(vnorm > 0)
+    vec[~bad] /= vnorm[~bad, None]
+    if bad.any():
+        sub = np.empty((int(bad.sum()), 3, 3))
+        sub[:, 0, 0], sub[:, 1, 1], sub[:, 2, 2] = c00[bad], c11[bad], c22[bad]
+        sub[:, 0, 1] = sub[:, 1, 0] = c01[bad]
+        sub[:, 0, 2] = sub[:, 2, 0] = c02[bad]
+        sub[:, 1, 2] = sub[:, 2, 1] = c12[bad]
+        vec[bad] = np.linalg.eigh(sub)[1][:, :, 0]
+    return vec
 
 
 def ensure_normals(shape: Shape, **kwargs: Any) -> Shape:

@@ -34,7 +34,12 @@ import logging
 
 import numpy as np
 
-from partlift.superpoints.graph import Edges, component_stats, relabel_by_first_point
+from partlift.superpoints.graph import (
+    Edges,
+    component_stats,
+    relabel_by_first_point,
+    unique_inverse,
+)
 
 log = logging.getLogger(__name__)
 
@@ -49,13 +54,17 @@ def _reduce(a: np.ndarray, b: np.ndarray, w: np.ndarray, m: int) -> tuple[np.nda
     keep = a != b
     lo = np.minimum(a[keep], b[keep])
     hi = np.maximum(a[keep], b[keep])
-    uniq, inv = np.unique(lo * np.int64(m) + hi, return_inverse=True)
+    uniq, inv = unique_inverse(lo * np.int64(m) + hi)
     return uniq // m, uniq % m, np.bincount(inv, weights=w[keep], minlength=len(uniq))
 
 
 def _consecutive(labels: np.ndarray) -> tuple[np.ndarray, int]:
-    uniq, inv = np.unique(labels, return_inverse=True)
-    return inv.astype(np.int64), len(uniq)
+    labels = np.asarray(labels)
+    if labels.dtype.kind not in "iu":
+        uniq, inv = np.unique(labels, return_inverse=True)
+        return inv.reshape(-1).astype(np.int64), len(uniq)
+    uniq, inv = unique_inverse(labels.astype(np.int64, copy=False))
+    return inv, len(uniq)
 
 
 def region_merging(

@@ -27,6 +27,7 @@ __all__ = [
     "node_features",
     "relabel_by_first_point",
     "undirected",
+    "unique_inverse",
 ]
 
 
@@ -58,8 +59,15 @@ def knn(xyz: np.ndarray, k: int, *, workers: int = -1) -> tuple[np.ndarray, np.n
         in order of distance. With duplicate points "self" is the point itself, never a twin.
     """
     n = len(xyz)
-    dist, idx = cKDTree(xyz).query(xyz, k=k + 1, workers=workers)
-    dist, idx = dist.reshape(n, k + 1), idx.reshape(n, k + 1)
+    tree = cKDTree(xyz)
+    # Queried in the tree's spatial order (memory walked in order, ~1.5x less CPU); each row's
+    # answer does not depend on the query order, so rows are simply put back.
+    order = tree.indices
+    d_sorted, i_sorted = tree.query(xyz[order], k=k + 1, workers=workers)
+    dist = np.empty((n, k + 1))
+    idx = np.empty((n, k + 1), dtype=np.int64)
+    dist[order] = d_sorted.reshape(n, k + 1)
+    idx[order] = i_sorted.reshape(n, k + 1)
     is_self = idx == np.arange(n)[:, None]
     # Ties at distance 0 (duplicate points) may put self after a twin, or beyond k + 1.
     missing = ~is_self.any(axis=1)
@@ -86,7 +94,24 @@ def edge_weights(
     Returns:
         (E,) float64 weights of the directed edges ``src -> dst``.
     """
-    f = np.linalg.norm(features[src] - features[dst], axis=1)
+    # ||y_src - y_dst||, summing the squared coordinates in order (as numpy.linalg.norm does
+    # for a row) without (E, D) temporaries; src holds k consecutive edges per point when it
+    # comes from knn, so y_src is a broadcast.
+    feat = np.ascontiguousarray(features, dtype=np.float64)
+    n, dim = feat.shape
+    k = len(src) // n if n else 0
+    if k and len(src) == n * k and np.array_equal(src, np.repeat(np.arange(n), k)):
+        ys = [feat[:, j][:, None] for j in range(dim)]
+        dst_ = dst.reshape(n, k)
+    else:
+        ys = [feat[:, j].take(src) for j in range(dim)]
+        dst_ = dst
+    sq = np.zeros(dst_.shape)
+    for j in range(dim):
+        diff = ys[j] - feat[:, j].take(dst_)
+        diff *= diff
+        sq += diff
+    f = np.sqrt(sq).reshape(-1)
     denom = np.full(len(src), float(lambda_edge))
     for term in (dist, f):
         mean = float(term.mean()) if len(term) else 0.0
@@ -101,8 +126,34 @@ def undirected(src: np.ndarray, dst: np.ndarray, w: np.ndarray, n: int) -> Edges
     b = np.maximum(src, dst)
     keep = a != b
     key = a[keep] * np.int64(n) + b[keep]
-    uniq, inv = np.unique(key, return_inverse=True)
+    uniq, inv = unique_inverse(key)
     return Edges(uniq // n, uniq % n, np.bincount(inv, weights=w[keep], minlength=len(uniq)))
+
+
+def unique_inverse(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``numpy.unique(keys, return_inverse=True)`` for (E,) int64 keys, by a stable sort.
+
+    The keys here come in sorted runs (edges by source point, or by the previous round's
+    sorted pairs), which a stable (merge) sort takes in near-linear time; the answer is the
+    same as numpy's: sorted unique keys (U,) and (E,) int64 positions into them.
+    """
+    keys = np.asarray(keys)
+    if len(keys) == 0:
+        return keys.copy(), np.zeros(0, dtype=np.int64)
+    if bool((keys[1:] >= keys[:-1]).all()):
+        order, sorted_keys = None, keys
+    else:
+        order = np.argsort(keys, kind="stable")
+        sorted_keys = keys[order]
+    first = np.empty(len(keys), dtype=bool)
+    first[0] = True
+    np.not_equal(sorted_keys[1:], sorted_keys[:-1], out=first[1:])
+    ranks = np.cumsum(first) - 1
+    if order is None:
+        return sorted_keys[first], ranks
+    inv = np.empty(len(keys), dtype=np.int64)
+    inv[order] = ranks
+    return sorted_keys[first], inv
 
 
 def component_stats(

@@ -32,7 +32,12 @@ from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 
 from partlift.errors import InputError
-from partlift.superpoints.graph import Edges, component_stats, relabel_by_first_point
+from partlift.superpoints.graph import (
+    Edges,
+    component_stats,
+    relabel_by_first_point,
+    unique_inverse,
+)
 
 log = logging.getLogger(__name__)
 
@@ -107,7 +112,7 @@ def merge_by_energy(
         a, b = lab[edges.a], lab[edges.b]
         between = a != b
         lo, hi = np.minimum(a[between], b[between]), np.maximum(a[between], b[between])
-        uniq, inv = np.unique(lo * np.int64(m) + hi, return_inverse=True)
+        uniq, inv = unique_inverse(lo * np.int64(m) + hi)
         pa, pb = uniq // m, uniq % m
         pw = np.bincount(inv, weights=edges.w[between], minlength=len(uniq))
         diff = sums[pa] / cnt[pa, None] - sums[pb] / cnt[pb, None]

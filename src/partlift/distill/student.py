@@ -55,7 +55,7 @@ class Student(nn.Module):
         self.n_parts = n_parts
         self.n_outputs = n_parts + int(config.null_class)
         self.backbone_name = config.backbone
-        self.backbone = build_backbone(config.backbone, config.in_dim, config.width)
+        self.backbone = build_backbone(config.backbone, config.in_dim, config.width, encoder=config.encoder)
         h = config.head_hidden
         self.head = nn.Sequential(
             nn.Linear(self.backbone.out_dim, h), nn.ReLU(),

@@ -275,6 +275,35 @@ def test_local_attention_mask_hand_case():
         assert not torch.allclose(attn(x)[0, 3], attn(y)[0, 3])
 
 
+def _official_token_embed(te, point_groups):
+    """Official Token_Embed.forward, verbatim in structure: 1-wide Conv1d on (BG, C, n)."""
+    bs, g, n, c = point_groups.shape
+    feature = te.first_conv(point_groups.reshape(bs * g, n, c).transpose(2, 1))
+    feature_global = torch.max(feature, dim=2, keepdim=True)[0]
+    feature = torch.cat([feature_global.expand(-1, -1, n), feature], dim=1)
+    feature = te.second_conv(feature)
+    return torch.max(feature, dim=2, keepdim=False)[0].reshape(bs, g, te.out_c)
+
+
+@pytest.mark.parametrize("stage", [0, 1, 2])
+@pytest.mark.parametrize("train", [False, True])
+def test_token_embed_matches_the_convolution_form(stage, train):
+    import copy
+
+    net = build_point_m2ae(seed=2)
+    te = net.h_encoder.token_embed[stage]
+    for m in te.modules():  # non-trivial BatchNorm statistics and affine
+        if isinstance(m, torch.nn.BatchNorm1d):
+            m.running_mean.uniform_(-0.1, 0.1), m.running_var.uniform_(0.5, 2), m.weight.data.uniform_(0.5, 2)
+    ref = copy.deepcopy(te)
+    te.train(train), ref.train(train)
+    x = torch.randn(2, 5, 8, te.in_c, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        torch.testing.assert_close(te(x), _official_token_embed(ref, x), atol=1e-5, rtol=1e-4)
+    for a, b in zip(te.buffers(), ref.buffers(), strict=True):  # same running-statistics updates
+        torch.testing.assert_close(a, b)
+
+
 # ------------------------------------------------------------------ the encoder
 
 

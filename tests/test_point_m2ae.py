@@ -333,6 +333,55 @@ def test_point_features_shape_and_layout(encoder):
         torch.testing.assert_close(encoder.point_features(x[1:]), f[1:], atol=1e-5, rtol=1e-4)
 
 
+def _official_point_features(net, pts):
+    """The official forward transcribed (H_Encoder_seg + Point_M2AE_SEG(is_learned=False)): flat
+    batch indices, Conv1d token embedders, bool mask * -100000, square_distance + sort for the
+    3-NN weights. Reuses only the FPS (tested by hand above) and the parameters."""
+    enc = net.h_encoder
+    neighborhoods, centers, idxs = [], [], []
+    xyz = pts
+    for n_group, k in ((512, 16), (256, 8), (64, 8)):
+        b, n, _ = xyz.shape
+        center = torch.stack([xyz[i, farthest_point_sample(xyz[i:i + 1], n_group)[0]] for i in range(b)])
+        idx = torch.cdist(center, xyz).argsort(dim=-1, stable=True)[..., :k]
+        idx = (idx + torch.arange(b).view(-1, 1, 1) * n).view(-1)
+        nb = xyz.reshape(b * n, -1)[idx, :].view(b, n_group, k, 3) - center.unsqueeze(2)
+        neighborhoods.append(nb), centers.append(center), idxs.append(idx)
+        xyz = center
+    x_vis_list: list[torch.Tensor] = []
+    x_vis = pts
+    for i in range(3):
+        if i == 0:
+            tokens = _official_token_embed(enc.token_embed[0], neighborhoods[0])
+        else:
+            b, g1, _ = x_vis.shape
+            b, g2, k2, _ = neighborhoods[i].shape
+            tokens = _official_token_embed(enc.token_embed[i], x_vis.reshape(b * g1, -1)[idxs[i], :].reshape(b, g2, k2, -1))
+        mask = (torch.cdist(centers[i], centers[i], p=2) >= (0.32, 0.64, 1.28)[i]) * -100000.0
+        pos = enc.encoder_pos_embeds[i](centers[i])
+        x_vis = tokens
+        for block in enc.encoder_blocks[i].blocks:
+            x_vis = block(x_vis + pos, mask)
+        x_vis_list.append(x_vis)
+    feats = []
+    for i in range(3):
+        f = enc.encoder_norms[i](x_vis_list[i])
+        d = -2 * pts @ centers[i].transpose(1, 2) + (pts ** 2).sum(-1)[..., None] + (centers[i] ** 2).sum(-1)[:, None]
+        d, idx = d.sort(dim=-1)
+        d, idx = d[..., :3], idx[..., :3]
+        w = 1.0 / (d + 1e-8)
+        w = w / w.sum(-1, keepdim=True)
+        interp = (torch.stack([f[b][idx[b]] for b in range(len(f))]) * w[..., None]).sum(2)
+        feats.append(torch.cat([pts, interp], dim=-1))
+    return torch.cat(feats, dim=-1)
+
+
+def test_matches_the_official_forward_transcribed(encoder):
+    x = torch.cat([_cloud(1024, 8), _cloud(1024, 9)])
+    with torch.no_grad():
+        torch.testing.assert_close(encoder.point_features(x), _official_point_features(encoder, x), atol=2e-4, rtol=1e-3)
+
+
 def test_deterministic_and_seeded():
     x = _cloud(600, 3)
     a, b = build_point_m2ae(seed=5), build_point_m2ae(seed=5)

@@ -209,6 +209,13 @@ def test_safetensors_roundtrip(tmp_path):
     for (k, v), (k2, v2) in zip(net.state_dict().items(), back.state_dict().items(), strict=True):
         assert k == k2 and torch.equal(v, v2)
     assert read_encoder_state(path)[1]["corpus"] == "synthetic:all:2"
+    half = save_point_m2ae(tmp_path / "half.safetensors", net, dtype="float16")
+    assert half.stat().st_size < 30e6 < path.stat().st_size  # the shipping limit of issue 16
+    for k, v in load_point_m2ae(half).state_dict().items():
+        ref = net.state_dict()[k]
+        assert v.dtype == ref.dtype and torch.equal(v, ref.half().to(ref.dtype) if ref.is_floating_point() else ref), k
+    with pytest.raises(InputError, match="dtype"):
+        save_point_m2ae(tmp_path / "x.safetensors", net, dtype="bfloat16")
     from safetensors.torch import save_file
 
     save_file({"x": torch.zeros(1)}, str(tmp_path / "foreign.safetensors"))

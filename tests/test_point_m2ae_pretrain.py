@@ -136,3 +136,4 @@ def test_cli_pretrain(tmp_path, capsys):
     from partlift.distill.backbones import build_backbone
 
     assert build_backbone("point-m2ae", 3, encoder=str(out)).out_dim == 681
+    assert read_encoder_state(out)[1]["storage_dtype"] == "float16" and out.stat().st_size < 30e6

@@ -33,6 +33,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--lr", type=float, default=None, help="peak AdamW learning rate (default 0.001)")
     p.add_argument("--time-limit", type=float, default=None, metavar="SECONDS",
                    help="stop after the epoch that passes this much training time (resumable)")
+    p.add_argument("--dtype", default="float16", choices=["float16", "float32"],
+                   help="storage of the encoder weights (default float16: 25 MB instead of 51 MB)")
     p.add_argument("--seed", type=int, default=0, help="seed for every random choice")
     p.add_argument("--no-resume", action="store_true", help="start over even if a resume state exists")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
@@ -51,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
     paths = PretrainPaths.for_output(args.out)
     meta = {"corpus": list(args.corpus), "shapes": len(names)}
     result = pretrain(clouds, cfg, device=args.device, paths=paths, resume=not args.no_resume,
-                      progress=not args.no_progress, meta=meta)
+                      progress=not args.no_progress, meta=meta, storage_dtype=args.dtype)
     last = result.log[-1] if result.log else {}
     stopped = " (stopped by the time limit; rerun to continue)" if result.stopped_early else ""
     resumed = f", resumed at epoch {result.resumed_from}" if result.resumed_from else ""

@@ -45,6 +45,7 @@ __all__ = [
     "read_encoder_state",
     "check_encoder_state",
     "save_point_m2ae",
+    "STORAGE_DTYPES",
 ]
 
 logger = logging.getLogger(__name__)
@@ -201,18 +202,31 @@ def load_point_m2ae(path: str | os.PathLike, *, device: str | torch.device = "cp
     return net.to(device).eval()
 
 
-def save_point_m2ae(path: str | os.PathLike, encoder: PointM2AEEncoder, meta: dict[str, Any] | None = None) -> Path:
-    """Write ``encoder``'s tensors as safetensors with a JSON header (``meta`` plus kind and
-    format version), atomically. Readable by :func:`load_point_m2ae`."""
+STORAGE_DTYPES: dict[str, torch.dtype] = {"float32": torch.float32, "float16": torch.float16}
+"""How :func:`save_point_m2ae` may store the floating tensors (loaded back as float32)."""
+
+
+def save_point_m2ae(path: str | os.PathLike, encoder: PointM2AEEncoder, meta: dict[str, Any] | None = None,
+                    *, dtype: str = "float32") -> Path:
+    """Write ``encoder``'s tensors as safetensors with a JSON header (``meta`` plus kind, format
+    version and storage dtype), atomically. Readable by :func:`load_point_m2ae`.
+
+    Args:
+        dtype: ``"float32"`` (exact) or ``"float16"`` (half the size: 25 MB instead of 51 MB, a
+            relative rounding of ≤ 4.9e-4 per weight; integer buffers stay as they are).
+    """
     from safetensors.torch import save_file
 
     from partlift.config import json_ready
 
     if not isinstance(encoder, PointM2AEEncoder):
         raise InputError(f"save_point_m2ae: expected a PointM2AEEncoder, got {type(encoder).__name__}")
+    if dtype not in STORAGE_DTYPES:
+        raise InputError(f"save_point_m2ae: expected dtype one of {sorted(STORAGE_DTYPES)}, got {dtype!r}")
     path = Path(path)
-    header = dict(json_ready(meta or {}), kind=ENCODER_KIND, format_version=ENCODER_FORMAT_VERSION)
-    tensors = {k: v.detach().cpu().contiguous() for k, v in encoder.state_dict().items()}
+    header = dict(json_ready(meta or {}), kind=ENCODER_KIND, format_version=ENCODER_FORMAT_VERSION, storage_dtype=dtype)
+    tensors = {k: (v.to(STORAGE_DTYPES[dtype]) if v.is_floating_point() else v).detach().cpu().contiguous()
+               for k, v in encoder.state_dict().items()}
     with atomic.replacing(path) as tmp:
         save_file(tensors, str(tmp), metadata={HEADER_KEY: json.dumps(header)})
     return path

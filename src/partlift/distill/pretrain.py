@@ -263,6 +263,7 @@ def pretrain(
     resume: bool = True,
     progress: bool = False,
     meta: dict[str, Any] | None = None,
+    storage_dtype: str = "float32",
 ) -> PretrainResult:
     """Pre-train a Point-M2AE encoder on ``clouds`` with masked autoencoding (see the module doc).
 
@@ -274,6 +275,9 @@ def pretrain(
             encoder (``paths.out``, with ``meta`` in its header).
         resume: continue from ``paths.state`` when it belongs to this corpus and config.
         progress: a tqdm bar over steps.
+        storage_dtype: how the encoder file stores its weights, ``float32`` or ``float16`` (half
+            the size; :func:`~partlift.distill.point_m2ae_io.save_point_m2ae`). The resume state
+            is always float32.
 
     Raises:
         InputError: malformed corpus or config. CheckpointError: a resume state of another run.
@@ -365,7 +369,7 @@ def pretrain(
         "torch": torch.__version__,
     })
     if paths is not None:
-        save_point_m2ae(paths.out, encoder, full_meta)
+        save_point_m2ae(paths.out, encoder, full_meta, dtype=storage_dtype)
         _plot(paths.curve, log)
         if not stopped:
             paths.state.unlink(missing_ok=True)

@@ -1,10 +1,11 @@
 """Student backbones: a registry of point encoders giving per-point features (METHODS §4.3).
 
 The released PartDistill student is a frozen, pretrained Point-M2AE encoder whose multi-scale
-tokens are interpolated back to the points (681-d). Its weights cannot be had here, so the
-student trains from scratch; these are compact encoders that do so on a CPU. The registry is a
-plain dict ``name -> builder`` (STYLE §2), so a pretrained backbone can be added later with one
-line: the builder takes ``(in_dim, width)`` and returns a :class:`Backbone`.
+tokens are interpolated back to the points (681-d): backbone ``point-m2ae``, with the weights
+file given by ``DistillConfig.encoder`` (official ``point_m2ae_pre-train.pth``, loaded strictly).
+The others are compact encoders that train from scratch on a CPU. The registry is a plain dict
+``name -> builder`` (STYLE §2): a builder takes ``(in_dim, width)`` (a pretrained one also the
+encoder path) and returns a :class:`Backbone`.
 
 Every backbone maps ``xyz`` (B, N, 3) float32 in the student frame (bounding-box centre, unit
 sphere, METHODS §1.1) and per-point inputs ``feats`` (B, N, F_in) (xyz, optionally rgb and
@@ -19,29 +20,41 @@ mIoU and CPU time on generated shapes, docs/partdistill.md "Backbones"):
 * ``dgcnn`` — three EdgeConv layers (64, 64, 128) over a static 16-NN graph on xyz
   (DGCNN without re-computing the graph in feature space, to save kNN passes on the CPU), a
   256-d point feature and a 256-d global max feature.
+* ``point-m2ae`` — METHODS §4.3: the frozen Point-M2AE encoder (3 stages, 512/256/64 centres,
+  masked local attention) and 3-NN propagation to 681-d point features; no trainable part (the
+  Student's head trains). See :class:`PointM2AEBackbone`.
 * ``pointnet2`` — PointNet++ single-scale grouping with kNN groups: SA(N/4 FPS centres, 32-NN,
   64-64-128), SA(N/16, 32-NN, 128-128-256), global SA (256-512), then three feature-propagation
   levels (3-NN inverse squared distance interpolation, as Point-M2AE's propagation) to 128-d
   per-point features.
 
-Normalisation layers: LayerNorm over channels (identical in train and eval mode, so the
-train/eval switch that the released code gets wrong, METHODS §4.12.2, cannot matter).
+Normalisation layers of the from-scratch backbones: LayerNorm over channels (identical in train
+and eval mode, so the train/eval switch that the released code gets wrong, METHODS §4.12.2,
+cannot matter); ``point-m2ae`` keeps its frozen encoder (with BatchNorm) in eval mode always.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 
 import torch
 from torch import nn
 
+from partlift.distill.point_m2ae import POINT_FEATURE_DIM, PointM2AEEncoder, build_point_m2ae
+from partlift.distill.point_m2ae_io import load_point_m2ae
 from partlift.errors import InputError
+
+logger = logging.getLogger(__name__)
 
 __all__ = [
     "Backbone",
     "BACKBONES",
     "list_backbones",
     "build_backbone",
+    "PRETRAINED_BACKBONES",
+    "PointM2AEBackbone",
+    "build_point_m2ae_backbone",
     "knn",
     "farthest_point_sample",
     "gather",
@@ -232,12 +245,73 @@ class PointNet2Backbone(Backbone):
         return self.fp1(torch.cat([feats, interpolate(xyz, x1, f1)], dim=-1))
 
 
-BACKBONES: dict[str, Callable[[int, float], Backbone]] = {
+class PointM2AEBackbone(Backbone):
+    """The released student's encoder (METHODS §4.3): a **frozen** Point-M2AE encoder giving
+    681-d per-point features (:mod:`partlift.distill.point_m2ae`), plus the per-point inputs
+    beyond xyz (rgb, normals) appended unchanged (ours: §4.3 feeds xyz only, which is the
+    default ``in_dim = 3``; out_dim = 681 + in_dim - 3).
+
+    The encoder never trains (``requires_grad=False``, run under ``no_grad``) and stays in eval
+    mode whatever ``train()`` is called with: BatchNorm uses its running statistics and
+    drop-path is off in every step (METHODS §4.12.2 — the release runs its first epoch in train
+    mode). ``width`` does not apply: the architecture is fixed by the checkpoint. Only the head
+    of the :class:`~partlift.distill.student.Student` trains.
+
+    Build it with :func:`build_point_m2ae_backbone` (weights from a file, or random).
+    """
+
+    name = "point-m2ae"
+
+    def __init__(self, in_dim: int, encoder: PointM2AEEncoder) -> None:
+        super().__init__(in_dim, POINT_FEATURE_DIM + int(in_dim) - 3)
+        if self.in_dim < 3:
+            raise InputError(f"point-m2ae backbone: expected in_dim >= 3 (xyz first), got {in_dim}")
+        self.encoder = encoder.requires_grad_(False).eval()
+
+    def train(self, mode: bool = True) -> PointM2AEBackbone:
+        super().train(mode)
+        self.encoder.eval()
+        return self
+
+    def forward(self, xyz: torch.Tensor, feats: torch.Tensor) -> torch.Tensor:
+        with torch.no_grad():
+            f = self.encoder.point_features(xyz)
+        if self.in_dim > 3:
+            f = torch.cat([f, feats[..., 3:]], dim=-1)
+        return f
+
+
+def build_point_m2ae_backbone(in_dim: int, width: float = 1.0, encoder: str | None = None) -> PointM2AEBackbone:  # noqa: ARG001
+    """The ``point-m2ae`` backbone; ``encoder`` is the weights file (official
+    ``point_m2ae_pre-train.pth`` or a ``partlift pretrain`` output), loaded strictly by
+    :func:`partlift.distill.point_m2ae_io.load_point_m2ae`.
+
+    ``encoder=None`` builds a **random** frozen encoder (official init, drawn from the global
+    torch RNG, which :func:`~partlift.distill.student.build_student` seeds) and logs a warning:
+    it is the "random features" ablation, not the paper's student.
+    """
+    if encoder is None:
+        logger.warning(
+            "point-m2ae backbone without encoder weights: the frozen encoder is RANDOM (an ablation, "
+            "not the paper's student); pass --set partdistill.encoder=/path/point_m2ae_pre-train.pth"
+        )
+        net = build_point_m2ae()
+    else:
+        net = load_point_m2ae(encoder)
+    return PointM2AEBackbone(in_dim, net)
+
+
+BACKBONES: dict[str, Callable[..., Backbone]] = {
     "pointnet": PointNetBackbone,
     "dgcnn": DGCNNBackbone,
     "pointnet2": PointNet2Backbone,
+    "point-m2ae": build_point_m2ae_backbone,
 }
-"""Backbone name -> builder ``(in_dim, width) -> Backbone``. Add a pretrained encoder here."""
+"""Backbone name -> builder ``(in_dim, width) -> Backbone``; a pretrained one also takes
+``encoder`` (a weights path, see :data:`PRETRAINED_BACKBONES`)."""
+
+PRETRAINED_BACKBONES: frozenset[str] = frozenset({"point-m2ae"})
+"""Backbones whose builder takes an ``encoder`` weights file (DistillConfig.encoder)."""
 
 
 def list_backbones() -> list[str]:
@@ -245,10 +319,23 @@ def list_backbones() -> list[str]:
     return sorted(BACKBONES)
 
 
-def build_backbone(name: str, in_dim: int, width: float = 1.0) -> Backbone:
-    """Build backbone ``name`` for ``in_dim`` input channels; raises with the valid names."""
+def build_backbone(name: str, in_dim: int, width: float = 1.0, *, encoder: str | None = None) -> Backbone:
+    """Build backbone ``name`` for ``in_dim`` input channels; raises with the valid names.
+
+    Args:
+        encoder: weights file of a pretrained backbone (:data:`PRETRAINED_BACKBONES`); must be
+            None for the others.
+    """
     if name not in BACKBONES:
         raise InputError(f"unknown student backbone {name!r}; choose one of {list_backbones()}")
-    net = BACKBONES[name](int(in_dim), float(width))
+    if name in PRETRAINED_BACKBONES:
+        net = BACKBONES[name](int(in_dim), float(width), encoder)
+    elif encoder is not None:
+        raise InputError(
+            f"student backbone {name!r} takes no encoder weights (got encoder={encoder!r}); use backbone "
+            f"{sorted(PRETRAINED_BACKBONES)} or drop the encoder setting"
+        )
+    else:
+        net = BACKBONES[name](int(in_dim), float(width))
     net.name = name
     return net

@@ -50,6 +50,10 @@ class DistillConfig(Settings):
             code uses a frozen, pretrained Point-M2AE (§4.3), not obtainable here; the default,
             ``pointnet``, trained as well from scratch as ``dgcnn`` and better than ``pointnet2``
             in our measurement at a fraction of the CPU time (docs/partdistill.md "Backbones").
+        encoder: weights of a pretrained backbone (``backbone="point-m2ae"``): the official
+            ``point_m2ae_pre-train.pth`` (§4.3, loaded strictly) or a ``partlift pretrain``
+            safetensors file. None = a random frozen encoder, with a logged warning (the
+            "random features" ablation). Must be None for the from-scratch backbones.
         width: channel width multiplier of the backbone (1.0 = the backbone's documented sizes).
         head_hidden: hidden width of the per-point distillation head, a 4-layer MLP with ReLU
             after the first three layers (§4.3: 681→681→681→681→C; narrower here because the
@@ -118,6 +122,7 @@ class DistillConfig(Settings):
     """
 
     backbone: str = "pointnet"
+    encoder: str | None = None
     width: float = 1.0
     head_hidden: int = 128
     use_rgb: bool = False
@@ -189,6 +194,8 @@ class DistillConfig(Settings):
                             ("confidence", CONFIDENCE_SOURCES)):
             if getattr(self, name) not in valid:
                 raise InputError(f"DistillConfig.{name}: expected one of {list(valid)}, got {getattr(self, name)!r}")
+        if self.encoder is not None and (not isinstance(self.encoder, str) or not self.encoder):
+            raise InputError(f"DistillConfig.encoder: expected a weights file path or None, got {self.encoder!r}")
         if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
             raise InputError(f"DistillConfig.seed: expected a non-negative integer, got {self.seed!r}")
 
@@ -210,6 +217,9 @@ DISTILL_PRESETS: dict[str, DistillConfig] = {
     "default": DistillConfig(),
     # Forward distillation only (the ablation row).
     "forward": DistillConfig(backward=False),
+    # The released student (METHODS §4.3): frozen Point-M2AE encoder + the 681-wide 4-layer head;
+    # add encoder=<point_m2ae_pre-train.pth> (random encoder otherwise, with a warning).
+    "point-m2ae": DistillConfig(backbone="point-m2ae", head_hidden=681),
     # A small, quick setting for tests and smoke runs (the fastest backbone).
     "tiny": DistillConfig(backbone="pointnet", width=0.5, head_hidden=32, n_points=256, knowledge_points=256, epochs=4,
                           batch_size=4, tta_epochs=4, tta_steps_per_epoch=2, tta_batch=1,

@@ -39,8 +39,8 @@ class Student(nn.Module):
     K = C part outputs, plus a last "none" output when ``config.null_class``.
 
     The head is METHODS §4.3's 4-layer point-wise MLP (ReLU after the first three layers, no
-    norm), at width ``head_hidden``. All of it trains (no frozen encoder, see the module doc of
-    :mod:`partlift.distill.backbones`).
+    norm), at width ``head_hidden``. All of it trains, except the frozen pretrained encoder of the
+    ``point-m2ae`` backbone (see :mod:`partlift.distill.backbones`).
 
     Attributes:
         backbone_name: registry name of the backbone. n_parts: C. n_outputs: K.
@@ -55,7 +55,7 @@ class Student(nn.Module):
         self.n_parts = n_parts
         self.n_outputs = n_parts + int(config.null_class)
         self.backbone_name = config.backbone
-        self.backbone = build_backbone(config.backbone, config.in_dim, config.width)
+        self.backbone = build_backbone(config.backbone, config.in_dim, config.width, encoder=config.encoder)
         h = config.head_hidden
         self.head = nn.Sequential(
             nn.Linear(self.backbone.out_dim, h), nn.ReLU(),

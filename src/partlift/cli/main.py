@@ -30,6 +30,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "partlift.cli.synth",
     "partlift.cli.bench",
     "partlift.cli.distill",
+    "partlift.cli.pretrain",
 )
 
 EXIT_USAGE = 2

@@ -28,7 +28,6 @@ import json
 import logging
 import math
 import os
-import re
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -52,9 +51,6 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
-
-_ALL = re.compile(r"^synthetic:all:(\d+)((?::[A-Za-z0-9_-]+)?(?::\d+)?)$")
-
 
 @dataclass(frozen=True)
 class PretrainConfig:
@@ -161,18 +157,19 @@ class PretrainResult:
 
 def expand_sources(specs: Sequence[str]) -> list[str]:
     """``synthetic:all:N[:SPLIT[:SEED]]`` expanded to one ``synthetic:CAT:N…`` per generator
-    category (sorted); other specs unchanged."""
+    category (sorted); other specs unchanged. Parsed by the one source grammar
+    (:func:`partlift.sources.parse_source`), where ``all`` is a category name."""
     from partlift.data.synthetic import list_categories
+    from partlift.sources import parse_source
 
     out: list[str] = []
     for spec in specs:
         if not isinstance(spec, str):
             raise InputError(f"pretrain corpus: expected source strings, got {spec!r}")
-        m = _ALL.match(spec.strip())
-        if m:
-            out += [f"synthetic:{cat}:{m.group(1)}{m.group(2)}" for cat in list_categories()]
-        elif spec.strip().startswith("synthetic:all"):
-            raise InputError(f"pretrain corpus: malformed {spec!r}; expected synthetic:all:COUNT[:SPLIT[:SEED]]")
+        if spec.strip().startswith("synthetic:all"):
+            src = parse_source(spec, "pretrain corpus", allow=("synthetic-category",))
+            rest = "".join(f":{x}" for x in (src.split, src.seed) if x is not None)
+            out += [f"synthetic:{cat}:{src.count}{rest}" for cat in list_categories()]
         else:
             out.append(spec)
     return out

@@ -225,8 +225,9 @@ def train_teacher(
     t0 = time.perf_counter()
     train = render_examples(cats, int(shapes_per_category), vocab, dcfg, seed=int(seed), split=TRAIN_SPLIT,
                             progress=progress)
+    render_seconds = time.perf_counter() - t0
     log.info("training data: %d views of %d shapes (%.1fs)", len(train), len(cats) * shapes_per_category,
-             time.perf_counter() - t0)
+             render_seconds)
     weights = class_weights(train, len(vocab.classes)).to(dev)
     class_mask = vocab.class_mask().to(dev)
 
@@ -319,7 +320,8 @@ def train_teacher(
         "render": {**dcfg.to_dict(), "inference": "any preset; views are resampled to the working resolution"},
         "data": {"generator": "partlift.data.synthetic", "seed": int(seed), "train_split": TRAIN_SPLIT,
                  "test_split": TEST_SPLIT, "shapes_per_category": int(shapes_per_category),
-                 "train_views": len(train), "eval_shapes_per_category": int(eval_shapes)},
+                 "train_views": len(train), "eval_shapes_per_category": int(eval_shapes),
+                 "render_seconds": round(render_seconds, 1)},
         "training": {"steps": int(steps), "batch_size": int(batch_size), "lr": float(lr), "crop": crop,
                      "optimizer": "Adam", "seed": int(seed), "device": str(dev),
                      "threads": torch.get_num_threads(), "seconds": round(seconds, 1),

@@ -94,6 +94,20 @@ def test_inputs_and_targets_follow_the_pixel_map(bucket):
         view_inputs(views, shape.normals[:-1], 16)
 
 
+@pytest.mark.parametrize("size,res", [(800, 128), (400, 192), (130, 16), (64, 64)])
+def test_sparse_pool_equals_area_pooling(size, res):
+    from partlift.teachers.learned.inputs import pool_to, sparse_pool
+
+    g = torch.Generator().manual_seed(size + res)
+    x = torch.rand(3, size, size, generator=g) * (torch.rand(1, size, size, generator=g) > 0.8)
+    nz = torch.nonzero(x[0] > 0)
+    vals = x[:, nz[:, 0], nz[:, 1]].T.contiguous()
+    got = sparse_pool(nz[:, 0], nz[:, 1], vals, (size, size), res)
+    assert torch.allclose(got, pool_to(x[None], res)[0], atol=1e-6)
+    with pytest.raises(InputError, match="only downsampling"):
+        sparse_pool(nz[:, 0], nz[:, 1], vals, (size, size), size + 1)
+
+
 def test_random_network_end_to_end(tmp_path, bucket):
     shape, views = bucket
     path = tmp_path / "t.safetensors"

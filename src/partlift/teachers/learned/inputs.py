@@ -3,7 +3,8 @@ training and inference).
 
 A view of any size H x W (the inference preset's, e.g. 800 x 800 for ``partslip``) is resampled to
 the network's working resolution R x R by *foreground-weighted area pooling*: each working pixel
-averages the values of the view pixels that show a point (``pix2point >= 0``) in its area, so the
+averages the values of the view pixels that show a point (``pix2point >= 0``) in its area
+(the windows of adaptive average pooling, computed sparsely over the object's pixels), so the
 input does not depend on how densely the points cover the surface (PartSLIP's 2-px splats leave
 holes at 800 x 800). Channels, (8, R, R) float32:
 
@@ -37,6 +38,54 @@ def pool_to(x: torch.Tensor, resolution: int) -> torch.Tensor:
     """Area-resample (B, C, H, W) to (B, C, R, R) (adaptive average pooling; replication when
     upsampling)."""
     return F.adaptive_avg_pool2d(x, (resolution, resolution))
+
+
+def _windows(size: int, resolution: int, device: torch.device) -> tuple[torch.Tensor, ...]:
+    """Adaptive-pooling windows along one axis: for every input index, its first window, the
+    second one (or -1; windows overlap by at most one index) and their weights 1 / window length."""
+    i = torch.arange(resolution)
+    start = (i * size) // resolution
+    end = -((-(i + 1) * size) // resolution)  # ceil
+    first = torch.full((size,), -1, dtype=torch.int64)
+    second = torch.full((size,), -1, dtype=torch.int64)
+    for k in range(resolution):  # R iterations, tiny
+        rng = torch.arange(int(start[k]), int(end[k]))
+        free = first[rng] < 0
+        first[rng[free]] = k
+        second[rng[~free]] = k
+    length = (end - start).double()
+    w_first = 1.0 / length[first]
+    w_second = torch.where(second >= 0, 1.0 / length[second.clamp_min(0)], torch.zeros(size, dtype=torch.float64))
+    return first.to(device), second.clamp_min(0).to(device), w_first.float().to(device), w_second.float().to(device)
+
+
+def sparse_pool(rows: torch.Tensor, cols: torch.Tensor, values: torch.Tensor, size: tuple[int, int],
+                resolution: int, windows: tuple[tuple[torch.Tensor, ...], ...] | None = None) -> torch.Tensor:
+    """:func:`pool_to` of an image that is zero except at pixels ``(rows, cols)``.
+
+    Args:
+        rows, cols: (n,) int64 pixel coordinates; values: (n, C) float32; size: (H, W).
+        windows: the row and column ``_windows`` when the caller has them (many views of one size).
+
+    Returns:
+        (C, R, R) float32, equal (up to float rounding) to adaptive average pooling of the dense
+        image, at a cost proportional to n instead of H * W.
+    """
+    h, w = size
+    if h < resolution or w < resolution:
+        raise InputError(f"sparse_pool: only downsampling is supported, got {(h, w)} -> {resolution}")
+    dev = values.device
+    if windows is None:
+        windows = (_windows(h, resolution, dev), _windows(w, resolution, dev))
+    (r1, r2, rw1, rw2), (c1, c2, cw1, cw2) = windows
+    acc = torch.zeros(resolution * resolution, values.shape[1], dtype=values.dtype, device=dev)
+    for ri, rw in ((r1, rw1), (r2, rw2)):
+        for ci, cw in ((c1, cw1), (c2, cw2)):
+            wgt = rw[rows] * cw[cols]
+            keep = wgt > 0
+            idx = ri[rows[keep]] * resolution + ci[cols[keep]]
+            acc.index_add_(0, idx, values[keep] * wgt[keep, None])
+    return acc.T.reshape(values.shape[1], resolution, resolution)
 
 
 def camera_normals(normals: np.ndarray, views: Views) -> np.ndarray:
@@ -85,16 +134,23 @@ def view_inputs(
     dev = torch.device(device)
     cam_n = torch.from_numpy(camera_normals(normals, views)).to(dev)
     xs, fgs = [], []
+    h, w = views.image_size
+    sparse = h >= resolution and w >= resolution
+    windows = (_windows(h, resolution, dev), _windows(w, resolution, dev)) if sparse else None
     for v, cam in enumerate(views.cameras):
-        p2p = torch.from_numpy(views.pix2point[v]).to(dev)
-        fg = p2p >= 0
-        idx = p2p.clamp_min(0)
-        rgb = torch.from_numpy(views.rgb[v]).to(dev).float().div_(255.0).permute(2, 0, 1)
-        depth = torch.from_numpy(views.depth[v]).to(dev)[idx][None]
-        nrm = cam_n[v][idx].permute(2, 0, 1)
-        fgf = fg.float()[None]
-        stack = torch.cat([rgb, depth, nrm], dim=0) * fgf
-        pooled = pool_to(torch.cat([stack, fgf], dim=0)[None], resolution)[0]
+        flat = np.flatnonzero(views.pix2point[v].ravel() >= 0)
+        pts = torch.from_numpy(views.pix2point[v].ravel()[flat]).to(dev)
+        pix = torch.from_numpy(flat).to(dev)
+        rgb = torch.from_numpy(views.rgb[v].reshape(-1, 3)[flat]).to(dev).float() / 255.0
+        depth = torch.from_numpy(views.depth[v]).to(dev)[pts][:, None]
+        ones = torch.ones_like(depth)
+        vals = torch.cat([rgb, depth, cam_n[v][pts], ones], dim=1)  # (n, 8)
+        if sparse:
+            pooled = sparse_pool(pix // w, pix % w, vals, (h, w), resolution, windows)
+        else:  # upsampling: windows overlap more; the dense image is small anyway
+            dense = torch.zeros(h * w, vals.shape[1], device=dev)
+            dense[pix] = vals
+            pooled = pool_to(dense.T.reshape(1, -1, h, w), resolution)[0]
         cover = pooled[-1]
         low_fg = cover > _EPS
         mean = pooled[:-1] / cover.clamp_min(_EPS)
@@ -120,17 +176,26 @@ def view_targets(views: Views, point_class: np.ndarray, resolution: int) -> torc
     if point_class.size and point_class.min() < 0:
         raise InputError("view_targets: point classes must be >= 0 (0 = no named part)")
     cls = torch.from_numpy(point_class.astype(np.int64))
+    h, w = views.image_size
+    sparse = h >= resolution and w >= resolution
+    windows = (_windows(h, resolution, torch.device("cpu")), _windows(w, resolution, torch.device("cpu"))) \
+        if sparse else None
     out = []
     for v in range(views.n_views):
-        p2p = torch.from_numpy(views.pix2point[v])
-        fg = p2p >= 0
-        pix = torch.where(fg, cls[p2p.clamp_min(0)], torch.full_like(p2p, -1))
-        present = torch.unique(pix[fg])
-        if present.numel() == 0:
+        flat = np.flatnonzero(views.pix2point[v].ravel() >= 0)
+        if flat.size == 0:
             out.append(torch.full((resolution, resolution), -1, dtype=torch.int64))
             continue
-        onehot = (pix[None] == present[:, None, None]).float()
-        frac = pool_to(onehot[None], resolution)[0]
+        pix_cls = cls[torch.from_numpy(views.pix2point[v].ravel()[flat])]
+        present, inv = torch.unique(pix_cls, return_inverse=True)
+        onehot = F.one_hot(inv, len(present)).float()
+        pix = torch.from_numpy(flat)
+        if sparse:
+            frac = sparse_pool(pix // w, pix % w, onehot, (h, w), resolution, windows)
+        else:
+            dense = torch.zeros(h * w, len(present))
+            dense[pix] = onehot
+            frac = pool_to(dense.T.reshape(1, -1, h, w), resolution)[0]
         best, arg = frac.max(dim=0)
         out.append(torch.where(best > _EPS, present[arg], torch.full_like(arg, -1)))
     return torch.stack(out)

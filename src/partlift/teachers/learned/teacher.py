@@ -7,8 +7,9 @@ gives a softmax over "no part" and the category's parts per working pixel. Then,
 1. ``class map`` = argmax over the category's classes, on pixels that show the object;
 2. for each *asked-for* part, its pixels are split into 8-connected components; a component of
    at least ``min_pixels`` working pixels is one prediction (one part instance);
-3. ``masks`` (D, H, W) bool at the view's resolution: the component upsampled (nearest) and kept
-   where the view-resolution class map (bilinearly upsampled logits) agrees;
+3. ``masks`` (D, H, W) bool at the view's resolution: the component upsampled (nearest:
+   view pixel ``(y, x)`` takes working pixel ``(floor(y R / H), floor(x R / W))``; boundaries are
+   as precise as the working resolution, ``H / R`` view pixels);
    ``boxes`` = the mask's bounding box in screen pixels (``x1 = min col - 0.5`` ...);
    ``score`` = mean probability of the part over the component;
    ``features`` (D, w) = the decoder's last feature map averaged over the component (the role of
@@ -32,7 +33,6 @@ from typing import Any
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from scipy import ndimage
 
 from partlift.errors import InputError
@@ -197,45 +197,42 @@ class LearnedTeacher:
             raise InputError(f"learned teacher: expected partlift Views, got {type(views).__name__}")
         h, w = views.image_size
         prob, feats, fg = self.probabilities(views, shape)
-        allowed = self._class_mask[self.vocab.category_index(shape.category)]
-        allowed_ids = torch.nonzero(allowed).flatten()
-        cls_map = torch.where(fg, prob.argmax(dim=1), torch.full_like(fg, -1, dtype=torch.int64))
-        rows: list[tuple[int, int, int, float, np.ndarray, np.ndarray | None]] = []
+        cls_map = torch.where(fg, prob.argmax(dim=1), torch.full_like(fg, -1, dtype=torch.int64)).cpu().numpy()
+        # nearest-neighbour upsampling R -> (H, W): view pixel (y, x) reads working pixel
+        # (floor(y R / H), floor(x R / W)), as F.interpolate(mode="nearest")
+        up_r = (np.arange(h) * self.resolution) // h
+        up_c = (np.arange(w) * self.resolution) // w
+        rows: list[tuple[int, int, float, np.ndarray, np.ndarray]] = []
         for v in range(views.n_views):
-            # view-resolution class map from bilinearly upsampled log-probabilities (category classes)
-            lp = prob[v, allowed_ids].clamp_min(1e-12).log()[None]
-            hi_cls = allowed_ids[F.interpolate(lp, size=(h, w), mode="bilinear", align_corners=False)[0].argmax(0)]
-            cm = cls_map[v].cpu().numpy()
             for k, c in enumerate(classes):
-                comp, n = ndimage.label(cm == c, structure=_EIGHT)
+                comp, n = ndimage.label(cls_map[v] == c, structure=_EIGHT)
                 if n == 0:
                     continue
                 sizes = np.bincount(comp.ravel(), minlength=n + 1)[1:]
                 keep = [i + 1 for i in np.argsort(-sizes, kind="stable") if sizes[i] >= self.min_pixels]
                 if not keep:
                     continue
-                groups = [np.isin(comp, keep)] if self.mode == "pixel" else [comp == i for i in keep]
-                for region in groups:
-                    reg_t = torch.from_numpy(region).to(self.device)
-                    up = F.interpolate(reg_t[None, None].float(), size=(h, w), mode="nearest")[0, 0] > 0.5
-                    hi = (up & (hi_cls == int(c))).cpu().numpy()
-                    if not hi.any():
-                        continue
-                    score = float(prob[v, int(c)][reg_t].mean())
-                    feat = feats[v][:, reg_t].mean(dim=1).cpu().numpy()
-                    rows.append((v, k, int(region.sum()), score, feat, hi))
+                if self.mode == "pixel":
+                    comp = np.where(np.isin(comp, keep), 1, 0)
+                    keep = [1]
+                hi_comp = comp[up_r][:, up_c]
+                for i in keep:
+                    region = torch.from_numpy(comp == i).to(self.device)
+                    score = float(prob[v, int(c)][region].mean())
+                    feat = feats[v][:, region].mean(dim=1).cpu().numpy()
+                    rows.append((v, k, score, feat, hi_comp == i))
         if not rows:
             return Predictions.empty(names, (h, w), self.feature_dim, teacher=self.name,
                                      with_masks=self.mode != "box")
         return Predictions(
             view=np.array([r[0] for r in rows], np.int64),
             label=np.array([r[1] for r in rows], np.int64),
-            score=np.clip(np.array([r[3] for r in rows], np.float32), 0.0, 1.0),
-            boxes=np.stack([mask_box(r[5]) for r in rows]).astype(np.float32),
-            features=np.stack([r[4] for r in rows]).astype(np.float32),
+            score=np.clip(np.array([r[2] for r in rows], np.float32), 0.0, 1.0),
+            boxes=np.stack([mask_box(r[4]) for r in rows]).astype(np.float32),
+            features=np.stack([r[3] for r in rows]).astype(np.float32),
             part_names=names,
             image_size=(h, w),
-            masks=None if self.mode == "box" else np.stack([r[5] for r in rows]),
+            masks=None if self.mode == "box" else np.stack([r[4] for r in rows]),
             teacher=self.name,
             meta={"categories": list(self.vocab.categories), "resolution": self.resolution},
         )

@@ -1,7 +1,8 @@
 """The learned teacher on the real dev shapes: 2D IoU of its class maps and 3D mIoU of PartSLIP.
 
     python benchmarks/learned_teacher_real_dev.py --teacher teacher.safetensors \
-        [--root ../shared/data/partnete_real_dev] [--preset partslip] [--no-3d]
+        [--root ../shared/data/partnete_real_dev] [--preset partslip] [--vote-region mask]
+        [--method partdistill-tta --mode pixel] [--compare simulated:zeroshot] [--no-3d]
 
 For every real dev shape whose category the checkpoint knows: the 2D IoU per part of the
 network's class maps on the shape's 10 views (ground truth = the point labels through the same
@@ -28,7 +29,9 @@ def main() -> None:
     ap.add_argument("--teacher", required=True, help="learned-teacher checkpoint (.safetensors)")
     ap.add_argument("--root", default=str(default_root))
     ap.add_argument("--preset", default="partslip")
-    ap.add_argument("--method", default="partslip")
+    ap.add_argument("--method", default="partslip", help="partslip, partdistill-tta, ...")
+    ap.add_argument("--mode", default="mask", choices=("mask", "box", "pixel"),
+                    help="learned teacher output mode (pixel: PartDistill's P-VLM role)")
     ap.add_argument("--vote-region", default="box", choices=("box", "mask"),
                     help="PartSLIP voting region (box: PartSLIP; mask: the teacher's masks)")
     ap.add_argument("--compare", nargs="*", default=[],
@@ -53,7 +56,8 @@ def main() -> None:
 
         out["3d"] = {}
         for teacher in [f"learned:{args.teacher}", *args.compare]:
-            seg = Segmenter(teacher=teacher, method=args.method, preset=args.preset,
+            options = {"mode": args.mode} if teacher.startswith("learned") else {}
+            seg = Segmenter(teacher=teacher, method=args.method, preset=args.preset, teacher_options=options,
                             vote_config=VoteConfig(region=args.vote_region))
             rows = out["3d"][teacher] = {}
             for shape in shapes:

@@ -66,7 +66,8 @@ def main() -> None:
                 miou = segmentation_summary(shape, labels).get("miou")
                 rows[shape.name] = {"miou": miou, "seconds": time.perf_counter() - t,
                                     "n_predictions": labels.meta.get("n_predictions")}
-                print(f"  {teacher} {shape.name}: 3D mIoU ({args.method}, {args.vote_region} voting) "
+                how = f"{args.method}, {args.vote_region} voting" if args.method == "partslip" else args.method
+                print(f"  {teacher} {shape.name}: 3D mIoU ({how}) "
                       f"{'n/a' if miou is None else f'{100 * miou:.1f}'} ({time.perf_counter() - t:.0f}s)")
             vals = [r["miou"] for r in rows.values() if r["miou"] is not None]
             print(f"  {teacher}: mean 3D mIoU {100 * sum(vals) / max(1, len(vals)):.1f} over {len(vals)} shapes")

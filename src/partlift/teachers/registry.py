@@ -7,6 +7,7 @@ by a spec string ``"name[:option][+refiner[:option]]"``:
   level; the option is the simulated teacher's ``profile``);
 * ``"grounding-dino"``, ``"owlv2:<model id or local dir>"`` (the option is the HF builder's
   ``model``);
+* ``"learned"`` (the packaged checkpoint), ``"learned:/path/to/teacher.safetensors"``;
 * ``"grounding-dino+sam"``, ``"simulated:zeroshot+sam"``: a box teacher followed by a mask refiner
   (:class:`~partlift.teachers.base.RefinedTeacher`). A refiner alone is not a teacher.
 
@@ -81,6 +82,13 @@ TEACHERS: dict[str, TeacherSpec] = {
         builder="partlift.teachers.simulated:build",
         option="profile",
         seeded=True,
+    ),
+    "learned": TeacherSpec(
+        name="learned",
+        kind="mask",
+        description="offline 2D part segmenter trained on renders of generated shapes (packaged; "
+        "closed vocabulary: PartNet-E part names of its categories); 'learned:<file.safetensors>'",
+        builder="partlift.teachers.learned:build",
     ),
     "grounding-dino": TeacherSpec(
         name="grounding-dino",

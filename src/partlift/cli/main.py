@@ -31,6 +31,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "partlift.cli.bench",
     "partlift.cli.distill",
     "partlift.cli.pretrain",
+    "partlift.cli.train_teacher",
 )
 
 EXIT_USAGE = 2

@@ -35,7 +35,8 @@ from partlift.errors import InputError
 from partlift.keys import shape_key
 from partlift.methods import MethodContext, get_method, list_methods, method_config, run_method
 from partlift.names import validate_parts
-from partlift.types import MethodResult, PartLabels, Predictions, PreparedShape, Shape
+from partlift.part_labels import PartLabels
+from partlift.types import MethodResult, Predictions, PreparedShape, Shape
 
 __all__ = ["Segmenter", "PreparedShape", "MethodResult", "list_methods", "validate_parts", "shape_key"]
 

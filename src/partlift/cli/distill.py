@@ -59,7 +59,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _part_names(args: argparse.Namespace, category: str | None) -> tuple[str, ...]:
-    from partlift.data.meta import part_names
+    from partlift.categories import part_names
     from partlift.errors import InputError
 
     if args.parts:

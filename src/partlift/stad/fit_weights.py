@@ -99,7 +99,7 @@ def shape_source(
         ds = PartNetEDataset(spec, categories=[category])
         ids = list(ds.shape_ids(category))
         return ids, ds.part_names(category), lambda: ds.iter_shapes(ids=ids)
-    from partlift.data.meta import META_FILENAME, part_names, read_meta_file
+    from partlift.categories import META_FILENAME, part_names, read_meta_file
     from partlift.io import load_shape
 
     table = read_meta_file(Path(spec) / META_FILENAME) if (Path(spec) / META_FILENAME).is_file() else None

@@ -141,6 +141,12 @@ class Segmenter:
         prepared = self.prepare(shape)
         return self._predict(prepared, names)
 
+    def predictions_for(self, prepared: PreparedShape, names: Sequence[str]) -> Predictions:
+        """The teacher's predictions on an already prepared shape for part ``names`` (cached);
+        the interface PartSTAD's :func:`partlift.stad.fit.prepare_shapes` shares with
+        :class:`partlift.prepare.Preparation`."""
+        return self._predict(prepared, tuple(names))
+
     def predict_views(self, shape: Shape, views: Any, names: Sequence[str]) -> Predictions:
         """The teacher's predictions on ``views`` of the unit-sphere ``shape``, through the
         on-disk prediction cache (when on). ``views`` must be rendered with this segmenter's

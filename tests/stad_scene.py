@@ -96,7 +96,7 @@ class StubTeacher:
 
 
 class StubSegmenter:
-    """What PartSTAD uses of a Segmenter: prepare / predictions / vote_config / device / teacher."""
+    """What PartSTAD uses of a Segmenter: prepare / predictions(_for) / vote_config / device / teacher."""
 
     def __init__(self, items: dict[str, tuple[PreparedShape, Predictions]], teacher: str = "toy",
                  method_options: dict | None = None) -> None:
@@ -113,3 +113,6 @@ class StubSegmenter:
 
     def predictions(self, shape, parts=None):
         return self.items[shape.name][1]
+
+    def predictions_for(self, prepared, names):
+        return self.items[prepared.shape.name][1]

@@ -13,10 +13,12 @@ from partlift.methods import (
     METHODS,
     MethodContext,
     MethodSpec,
+    apply_preset,
     base_method,
     get_method,
     list_methods,
     method_config,
+    method_preset,
     setting_keys,
 )
 from partlift.overrides import check_set, parse_set
@@ -74,6 +76,73 @@ def test_partslip_config_starts_from_the_run_vote_settings() -> None:
     assert cfg.region == "mask" and cfg.vote_threshold == 0.4
     with pytest.raises(InputError, match="region"):
         method_config("partslip", {"nonsense": 1}, ctx)
+
+
+def test_each_method_has_a_named_preset_of_its_own_name_as_data() -> None:
+    from partlift.distill.config import DISTILL_PRESETS, DistillConfig
+    from partlift.lifting.config import VoteConfig
+    from partlift.stad.config import StadConfig
+
+    for name, own in (("partslip", "partslip"), ("partstad", "partstad"), ("partdistill", "partdistill"),
+                      ("partdistill-tta", "partdistill")):
+        assert own in get_method(name).presets, name
+        assert "preset" in setting_keys(name)
+    # Every preset names settings of its method (checked by the settings classes).
+    for preset in get_method("partslip").presets:
+        VoteConfig().replace(**method_preset("partslip", preset))
+    assert StadConfig().replace(**get_method("partstad").preset("partstad")) == StadConfig()  # the paper = defaults
+    released = StadConfig().replace(**get_method("partstad").preset("released"))
+    assert released.released_quirks and released.min_visible_points == 2
+    assert released.vote_rules() == VoteConfig(aabb_zero_area_quirk=True, whole_object_ratio=2.0)
+    assert set(DISTILL_PRESETS) <= set(get_method("partdistill").presets)
+    assert get_method("partdistill").preset("partdistill") == {"distill_config": "default"}
+    assert DISTILL_PRESETS["default"] == DistillConfig()
+    # A variant uses its base's presets; a returned preset is a copy.
+    assert get_method("partstad-box").preset("released") == get_method("partstad").preset("released")
+    get_method("partstad").preset("released")["vote"]["aabb_zero_area_quirk"] = False
+    assert get_method("partstad").preset("released")["vote"]["aabb_zero_area_quirk"] is True
+    with pytest.raises(InputError, match=r"unknown preset 'nope'; choose one of \['exact', 'partslip'\]"):
+        get_method("partslip").preset("nope")
+
+
+def test_a_method_preset_from_python_and_from_set_is_the_same() -> None:
+    ctx = MethodContext(seed=2, teacher="t")
+    # Python: method_options={"preset": ...}; CLI: --set partslip.preset=exact (parse_set -> the same dict).
+    from_set = parse_set(["partslip.preset=exact"], what="t")
+    check_set(from_set, ["partslip"], what="t")
+    assert from_set == {"partslip": {"preset": "exact"}}
+    cfg = method_config("partslip", from_set["partslip"], ctx)
+    assert cfg.aabb_zero_area_quirk is False and cfg.region == "box"
+    assert method_config("partslip", {"preset": "partslip"}, ctx).aabb_zero_area_quirk is True
+    # The user's own keys win over the preset's.
+    assert method_config("partslip", {"preset": "exact", "aabb_zero_area_quirk": True}, ctx).aabb_zero_area_quirk
+    # PartSTAD's presets are training settings: the run config keeps what it reads; variants still apply.
+    assert method_config("partstad-box", {"preset": "released", "weights": "w"}, ctx).masks is False
+    assert apply_preset("partstad", {"preset": "released", "epochs": 3})["epochs"] == 3
+    assert apply_preset("partstad", {"epochs": 3}) == {"epochs": 3}
+    tta = method_config("partdistill-tta", {"preset": "tiny"}, ctx).distill_config
+    assert tta.epochs == 4 and tta.seed == 2
+    with pytest.raises(InputError, match="unknown preset 'fast'"):
+        method_config("partdistill", {"preset": "fast"}, ctx)  # a render preset is not a method preset
+
+
+def test_fit_weights_cli_reads_method_presets(tmp_path, monkeypatch) -> None:
+    import partlift.stad.fit_weights as fw
+    from partlift.cli.main import main
+
+    seen = {}
+
+    def fake_fit_weights(**kwargs):
+        seen.update(kwargs)
+        raise InputError("stop here")
+
+    monkeypatch.setattr(fw, "fit_weights", fake_fit_weights)
+    rc = main(["fit-weights", "--shots", "synthetic:4", "--category", "Chair", "--out", str(tmp_path / "w.safetensors"),
+               "--set", "partstad.preset=released", "--set", "partstad.epochs=3"])
+    assert rc == 2 and seen
+    cfg = seen["config"]
+    assert cfg.released_quirks and cfg.min_visible_points == 2 and cfg.epochs == 3
+    assert cfg.vote == {"aabb_zero_area_quirk": True, "whole_object_ratio": 2.0}
 
 
 def test_adding_a_method_is_one_module_and_one_entry(monkeypatch: pytest.MonkeyPatch) -> None:

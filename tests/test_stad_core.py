@@ -112,7 +112,7 @@ def test_hard_vote_equals_partslip(seed):
     """§6 sanity test 1: w = 1, boxes, no softmax -> PartSLIP's s_{k,c} (same filter / rules)."""
     views, sp, preds, gt = scene(seed)
     for quirk in (False, True):
-        st = shape_tensors(views, sp, preds, StadConfig(masks=False, aabb_shortcut=quirk))
+        st = shape_tensors(views, sp, preds, StadConfig(masks=False, vote={"aabb_zero_area_quirk": quirk}))
         ref = vote_superpoints(views, preds, sp, VoteConfig(aabb_zero_area_quirk=quirk)).scores
         got = np.zeros_like(ref)
         got[st.superpoint_ids] = hard_votes(st).numpy()
@@ -123,7 +123,7 @@ def test_hard_vote_equals_partslip(seed):
 @pytest.mark.parametrize("masks,min_visible", [(False, 1), (True, 1), (True, 2)])
 def test_weighted_vote_matches_loop_reference(masks, min_visible):
     views, sp, preds, gt = scene(3, n_views=4)
-    cfg = StadConfig(masks=masks, min_visible_points=min_visible, whole_object_filter=False)
+    cfg = StadConfig(masks=masks, min_visible_points=min_visible, vote={"whole_object_ratio": 2.0})
     st = shape_tensors(views, sp, preds, cfg)
     w = np.random.default_rng(0).uniform(0, 10, len(preds))
     got = weighted_scores(st, torch.tensor(w, dtype=torch.float32)).numpy()
@@ -139,7 +139,7 @@ def test_whole_object_filter_flag():
     whole = whole_object_boxes(views, preds, 0.98)
     assert whole.sum() == 1
     on = shape_tensors(views, sp, preds, StadConfig(masks=False))
-    off = shape_tensors(views, sp, preds, StadConfig(masks=False, whole_object_filter=False))
+    off = shape_tensors(views, sp, preds, StadConfig(masks=False, vote={"whole_object_ratio": 2.0}))
     assert on.meta["n_kept"] == len(preds) - 1 and off.meta["n_kept"] == len(preds)
     assert hard_votes(off).sum() > hard_votes(on).sum()
 
@@ -219,3 +219,61 @@ def test_one_prediction_shape_trains_without_nan():
     loss.backward()
     assert torch.isfinite(loss)
     assert all(torch.isfinite(p.grad).all() for p in model.parameters() if p.grad is not None)
+
+
+# ------------------------------------------------------------------ vote rules: one home (VoteConfig)
+
+
+def _old_config_dict(**old):
+    """A StadConfig dict as checkpoints wrote it before the vote fields moved to VoteConfig."""
+    data = StadConfig().to_dict()
+    del data["vote"]
+    data.update({"vote_eps": 1e-6, "whole_object_filter": True, "aabb_shortcut": False, **old})
+    return data
+
+
+def test_stad_vote_rules_default_to_the_partstad_vote_preset():
+    from partlift.lifting.config import VOTE_PRESETS, vote_preset
+
+    assert StadConfig().vote_rules() == VoteConfig(aabb_zero_area_quirk=False) == vote_preset("partstad")
+    assert VOTE_PRESETS["partstad"] == {"aabb_zero_area_quirk": False}
+    run = VoteConfig(priority_mode="size", vote_eps=1e-5)  # the run's vote is the base
+    assert StadConfig().vote_rules(run) == run.replace(aabb_zero_area_quirk=False)
+    assert StadConfig(vote={"aabb_zero_area_quirk": True}).vote_rules(run) == run
+    with pytest.raises(InputError, match="unknown setting.*'nonsense'.*valid ones"):
+        StadConfig(vote={"nonsense": 1})
+    with pytest.raises(InputError, match="VoteConfig.vote_eps"):
+        StadConfig(vote={"vote_eps": -1.0})
+    with pytest.raises(InputError, match="unknown setting"):
+        StadConfig().replace(aabb_shortcut=True)  # the field moved
+    cfg = StadConfig(vote={"whole_object_ratio": 2.0, "aabb_zero_area_quirk": True})
+    assert StadConfig.from_dict(cfg.to_dict()) == cfg
+
+
+@pytest.mark.parametrize("old,rules", [
+    ({}, {"vote_eps": 1e-6, "aabb_zero_area_quirk": False}),
+    ({"whole_object_filter": False, "aabb_shortcut": True, "vote_eps": 1e-3},
+     {"vote_eps": 1e-3, "aabb_zero_area_quirk": True, "whole_object_ratio": 2.0}),
+])
+def test_checkpoint_with_the_old_vote_fields_loads_and_votes_as_before(tmp_path, old, rules):
+    from partlift.stad.checkpoint import load_checkpoint, save_checkpoint
+
+    data = _old_config_dict(**old)
+    cfg_now = StadConfig(vote=rules)
+    model = StadModel(12 + cfg_now.encoding_dim, cfg_now)
+    meta = {"category": "Toy", "part_names": list(PARTS), "teacher": "toy", "feature_dim": 12,
+            "in_dim": 12 + cfg_now.encoding_dim, "config": data}
+    path = save_checkpoint(tmp_path / "old.safetensors", model, meta)
+    ckpt = load_checkpoint(path)
+    assert ckpt.config == cfg_now and ckpt.config.vote == rules
+    # The old flags' vote: the filter off means every box votes; the shortcut is PartSLIP's.
+    views, sp, preds, gt = scene(0)
+    st = shape_tensors(views, sp, preds, ckpt.config.replace(masks=False))
+    off = old.get("whole_object_filter", True) is False
+    assert st.meta["n_kept"] == (len(preds) if off else len(preds) - 1)
+    ref_cfg = VoteConfig(aabb_zero_area_quirk=rules["aabb_zero_area_quirk"], vote_eps=rules["vote_eps"],
+                         whole_object_ratio=2.0 if off else 0.98)
+    ref = vote_superpoints(views, preds, sp, ref_cfg).scores
+    got = np.zeros_like(ref)
+    got[st.superpoint_ids] = hard_votes(st).numpy()
+    np.testing.assert_allclose(got, ref, atol=1e-6)

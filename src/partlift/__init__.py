@@ -22,7 +22,7 @@ _LAZY = {
     "load_shape": "partlift.io",
     "Segmenter": "partlift.pipeline",
     "Shape": "partlift.types",
-    "PartLabels": "partlift.types",
+    "PartLabels": "partlift.part_labels",
     "Predictions": "partlift.types",
     "Views": "partlift.types",
     "render": "partlift.render",

@@ -1,4 +1,4 @@
-"""Write a segmentation result (:class:`~partlift.types.PartLabels`) to the files a user expects.
+"""Write a segmentation result (:class:`~partlift.part_labels.PartLabels`) to the files a user expects.
 
 Layout of ``out_dir`` (DESIGN §1 "Outputs a user expects"):
 
@@ -18,6 +18,7 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -25,7 +26,6 @@ from partlift import atomic
 from partlift import io as pio
 from partlift.errors import InputError
 from partlift.palette import label_colors, part_palette
-from partlift.types import PartLabels
 
 
 def _atomic_save_npy(path: Path, arr: np.ndarray) -> None:
@@ -37,9 +37,13 @@ def _safe_filename(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip("_") or "part"
 
 
-def save_labels(labels: PartLabels, out_dir: str | os.PathLike, *, name: str = "labels") -> dict[str, str]:
-    """Write ``labels`` into ``out_dir`` (created if needed); returns kind -> path written."""
-    if not isinstance(labels, PartLabels):
+def save_labels(labels: Any, out_dir: str | os.PathLike, *, name: str = "labels") -> dict[str, str]:
+    """Write ``labels`` into ``out_dir`` (created if needed); returns kind -> path written.
+
+    ``labels`` is a :class:`~partlift.part_labels.PartLabels` (checked by name: that module sits
+    above this one, since the container saves itself through :func:`save_labels`).
+    """
+    if type(labels).__name__ != "PartLabels" or not hasattr(labels, "semantic"):
         raise InputError(f"save_labels: expected PartLabels, got {type(labels).__name__}")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)

@@ -19,6 +19,14 @@ A method is one module with
 
 A variant (an ablation row) is a spec with ``base`` set: it runs and is prepared as its base
 method, with ``overrides`` applied to its settings before the user's own.
+
+Named presets per method (STYLE §7) are data in the spec (:attr:`MethodSpec.presets`): each base
+method has one named after itself (the paper's settings) and may have more. One is chosen by the
+setting ``preset`` — ``--set partstad.preset=released`` on the command line,
+``method_options={"preset": "released"}`` / ``get_method("partstad").preset("released")`` from
+Python — and expands into settings before the variant's overrides and the user's own keys
+(:func:`apply_preset`). Method presets are not render presets (``Segmenter(preset=...)``,
+``--preset``: :data:`partlift.config.RENDER_PRESETS`).
 """
 
 from __future__ import annotations
@@ -35,7 +43,9 @@ __all__ = [
     "MethodSpec",
     "METHODS",
     "NEEDS",
+    "apply_preset",
     "list_methods",
+    "method_preset",
     "get_method",
     "base_method",
     "import_target",
@@ -87,6 +97,8 @@ class MethodSpec:
         needs: what the method needs, from :data:`NEEDS`.
         base: for a variant, the method it runs and is prepared as.
         overrides: for a variant, settings applied before the user's own.
+        presets: named settings of the method (preset name -> settings of its run config and its
+            preparation settings), chosen with the setting ``preset``; a variant uses its base's.
     """
 
     name: str
@@ -99,6 +111,11 @@ class MethodSpec:
     needs: tuple[str, ...] = ()
     base: str = ""
     overrides: Mapping[str, Any] = field(default_factory=dict)
+    presets: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+
+    def preset(self, name: str) -> dict[str, Any]:
+        """The settings of this method's preset ``name`` (a copy); a variant's: its base's."""
+        return method_preset(self.name, name)
 
 
 def _variant(name: str, base: str, description: str, **overrides: Any) -> MethodSpec:
@@ -111,6 +128,13 @@ METHODS: dict[str, MethodSpec] = {
         description="PartSLIP superpoint voting (partlift.lifting)",
         run="partlift.lifting.method:run_partslip",
         config="partlift.lifting.config:VoteConfig",
+        presets={
+            # PartSLIP as released (METHODS §2.4): box votes, small-part priority by name, the
+            # zero-area AABB shortcut.
+            "partslip": {"region": "box", "priority_mode": "names", "aabb_zero_area_quirk": True},
+            # The exact §2.4 score formula: every covering box votes.
+            "exact": {"region": "box", "priority_mode": "names", "aabb_zero_area_quirk": False},
+        },
     ),
     "partstad": MethodSpec(
         name="partstad",
@@ -121,6 +145,16 @@ METHODS: dict[str, MethodSpec] = {
         prepare="partlift.bench.preparers:prepare_partstad",
         settings="partlift.stad.config:StadConfig",
         needs=("shots", "weights"),
+        presets={
+            # The paper's protocol (METHODS §3.6) and intent (§3.11): StadConfig's defaults.
+            "partstad": {"epochs": 400, "batch_size": 2, "lr": 1e-4, "null_lr": 0.05, "released_quirks": False,
+                         "min_visible_points": 1, "vote": {}},
+            # The released code's behaviour (docs/partstad.md "paper vs released"): encoding quirks,
+            # > 1 visible point, whole-object filter off, the AABB shortcut on.
+            "released": {"epochs": 400, "batch_size": 2, "lr": 1e-4, "null_lr": 0.05, "released_quirks": True,
+                         "min_visible_points": 2,
+                         "vote": {"whole_object_ratio": 2.0, "aabb_zero_area_quirk": True}},
+        },
     ),
     "partdistill": MethodSpec(
         name="partdistill",
@@ -131,6 +165,14 @@ METHODS: dict[str, MethodSpec] = {
         settings="partlift.distill.config:DistillConfig",
         extra_keys=("preset", "distill_config"),
         needs=("collection", "student"),
+        presets={
+            # The DistillConfig presets (partlift.distill.config.DISTILL_PRESETS) by name;
+            # "partdistill" is the measured default.
+            "partdistill": {"distill_config": "default"},
+            "default": {"distill_config": "default"},
+            "forward": {"distill_config": "forward"},
+            "tiny": {"distill_config": "tiny"},
+        },
     ),
     "partdistill-tta": MethodSpec(
         name="partdistill-tta",
@@ -140,6 +182,14 @@ METHODS: dict[str, MethodSpec] = {
         prepare="partlift.bench.preparers:prepare_partdistill_tta",
         settings="partlift.distill.config:DistillConfig",
         extra_keys=("preset", "distill_config", "weights"),
+        presets={
+            # The DistillConfig presets (partlift.distill.config.DISTILL_PRESETS) by name;
+            # "partdistill" is the measured default.
+            "partdistill": {"distill_config": "default"},
+            "default": {"distill_config": "default"},
+            "forward": {"distill_config": "forward"},
+            "tiny": {"distill_config": "tiny"},
+        },
     ),
     "partstad-box": _variant("partstad-box", "partstad", "PartSTAD voting with boxes instead of masks (ablation)",
                              masks=False),
@@ -186,7 +236,7 @@ def setting_keys(name: str) -> tuple[str, ...]:
     """The setting names ``--set <name>.KEY`` accepts, sorted: the run config's fields, the
     preparation settings' fields and the method's extra keys."""
     spec = _base_spec(name)
-    keys = set(spec.extra_keys)
+    keys = set(spec.extra_keys) | ({"preset"} if spec.presets else set())
     for target in (spec.config, spec.settings):
         if target:
             keys.update(import_target(target).keys())
@@ -201,11 +251,40 @@ def check_settings(name: str, settings: Mapping[str, Any]) -> None:
         raise InputError(f"method {name!r}: unknown setting(s) {unknown}; valid ones are {list(valid)}")
 
 
+def method_preset(name: str, preset: str) -> dict[str, Any]:
+    """The settings of method ``name``'s preset ``preset`` (a variant: its base's), as a fresh
+    dict; raises with the valid preset names when unknown."""
+    presets = _base_spec(name).presets
+    if not isinstance(preset, str) or preset not in presets:
+        raise InputError(
+            f"method {name!r}: unknown preset {preset!r}; choose one of {sorted(presets)}"
+            if presets else f"method {name!r} has no presets"
+        )
+    return {k: dict(v) if isinstance(v, Mapping) else v for k, v in presets[preset].items()}
+
+
+def apply_preset(name: str, options: Mapping[str, Any] | None) -> dict[str, Any]:
+    """``options`` with its ``preset`` (if any) expanded: the preset's settings, then the other
+    keys of ``options`` (which win). Without a ``preset`` key: a copy of ``options``."""
+    opts = dict(options or {})
+    if "preset" not in opts:
+        return opts
+    return {**method_preset(name, opts.pop("preset")), **opts}
+
+
 def method_config(name: str, options: Mapping[str, Any] | None, context: MethodContext) -> Any:
-    """The typed run config of ``name`` from ``options`` (a variant's overrides first)."""
+    """The typed run config of ``name`` from ``options``: the chosen preset's settings that the
+    run config reads (the others are preparation settings), then a variant's overrides, then the
+    user's own keys."""
     spec = get_method(name)
-    merged = {**dict(spec.overrides), **dict(options or {})}
-    cls = import_target(_base_spec(name).config)
+    base = _base_spec(name)
+    user = dict(options or {})
+    cls = import_target(base.config)
+    chosen: dict[str, Any] = {}
+    if "preset" in user and base.presets:
+        run_keys = set(cls.keys()) | set(base.extra_keys)
+        chosen = {k: v for k, v in method_preset(name, user.pop("preset")).items() if k in run_keys}
+    merged = {**chosen, **dict(spec.overrides), **user}
     return cls.from_options(merged, context)
 
 

@@ -621,7 +621,7 @@ def group_means(category_values: Mapping[str, float]) -> dict[str, float]:
     Raises:
         InputError: empty mapping, a non-finite value, or a name that is not a PartNet-E category.
     """
-    from partlift.data.meta import category_group  # light: reads the packaged JSON only
+    from partlift.categories import category_group  # light: reads the packaged JSON only
 
     vals = _check_values(category_values, "group_means")
     groups: dict[str, list[float]] = {"17": [], "28": []}

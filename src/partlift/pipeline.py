@@ -35,7 +35,8 @@ from partlift.errors import InputError
 from partlift.keys import shape_key
 from partlift.methods import MethodContext, get_method, list_methods, method_config, run_method
 from partlift.names import validate_parts
-from partlift.types import MethodResult, PartLabels, Predictions, PreparedShape, Shape
+from partlift.part_labels import PartLabels
+from partlift.types import MethodResult, Predictions, PreparedShape, Shape
 
 __all__ = ["Segmenter", "PreparedShape", "MethodResult", "list_methods", "validate_parts", "shape_key"]
 
@@ -139,6 +140,12 @@ class Segmenter:
         names = validate_parts(parts, shape)
         prepared = self.prepare(shape)
         return self._predict(prepared, names)
+
+    def predictions_for(self, prepared: PreparedShape, names: Sequence[str]) -> Predictions:
+        """The teacher's predictions on an already prepared shape for part ``names`` (cached);
+        the interface PartSTAD's :func:`partlift.stad.fit.prepare_shapes` shares with
+        :class:`partlift.prepare.Preparation`."""
+        return self._predict(prepared, tuple(names))
 
     def predict_views(self, shape: Shape, views: Any, names: Sequence[str]) -> Predictions:
         """The teacher's predictions on ``views`` of the unit-sphere ``shape``, through the

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import logging
 import time
+from dataclasses import dataclass
 from typing import Any
 
 from partlift.config import RenderConfig, render_preset
@@ -28,7 +29,7 @@ from partlift.errors import InputError
 from partlift.keys import content_key, shape_key
 from partlift.types import PreparedShape, Shape
 
-__all__ = ["NORMALS_MODES", "prepare_shape", "preparation_key", "predict_cached"]
+__all__ = ["NORMALS_MODES", "Preparation", "prepare_shape", "preparation_key", "predict_cached"]
 
 log = logging.getLogger(__name__)
 
@@ -133,3 +134,56 @@ def predict_cached(teacher: Any, shape: Shape, views: Any, names: Any, render_co
     key = prediction_key(shape, cfg.to_dict(), teacher.name, names,
                          with_labels=bool(getattr(teacher, "needs_ground_truth", False)))
     return cache.get_or_compute(key, compute)
+
+
+@dataclass(frozen=True, eq=False)
+class Preparation:
+    """One run's preparation and teacher without a method: what PartSTAD's weight fitting needs
+    (:func:`partlift.stad.fit_weights.fit_weights`) below the :class:`~partlift.pipeline.Segmenter`.
+
+    Each shape is prepared once (no in-memory cache: fitting walks every shape once); predictions
+    go through ``cache`` like the Segmenter's. ``prepare`` / ``predictions`` give the same arrays
+    as ``Segmenter.prepare`` / ``Segmenter.predictions`` with the same settings.
+
+    Attributes:
+        teacher: a built teacher (:func:`partlift.teachers.registry.build_teacher`).
+        render_config: the render settings.
+        superpoint_config: the over-segmentation settings (None = defaults).
+        device: torch device of the renderer and the over-segmentation.
+        cache: a :class:`~partlift.teachers.cache.PredictionCache`, or None for none.
+    """
+
+    teacher: Any
+    render_config: RenderConfig
+    superpoint_config: Any = None
+    device: str = "cpu"
+    cache: Any = None
+
+    @classmethod
+    def build(cls, teacher: str, preset: str | RenderConfig = "fast", *, seed: int = 0, device: str = "cpu",
+              cache_dir: Any = "default") -> Preparation:
+        """The preparation a ``Segmenter(teacher, preset=preset, seed=seed, device=device)`` uses:
+        the teacher gets ``seed`` when it takes one, superpoints ``SuperpointConfig(seed=seed)``,
+        predictions the default cache (``cache_dir="default"``; None = off)."""
+        from partlift.superpoints import SuperpointConfig
+        from partlift.teachers.cache import PredictionCache
+        from partlift.teachers.registry import build_teacher, seed_options
+
+        render_config = render_preset(preset) if isinstance(preset, str) else preset
+        if not isinstance(render_config, RenderConfig):
+            raise InputError(f"preset: expected a preset name or RenderConfig, got {type(preset).__name__}")
+        cache = None if cache_dir is None else PredictionCache(None if cache_dir == "default" else cache_dir)
+        return cls(build_teacher(teacher, **seed_options(teacher, seed)), render_config,
+                   SuperpointConfig(seed=int(seed)), str(device), cache)
+
+    def prepare(self, shape: Shape) -> PreparedShape:
+        """:func:`prepare_shape` with these settings (estimated normals, superpoints)."""
+        if not isinstance(shape, Shape):
+            raise InputError(f"expected a partlift Shape (see partlift.load_shape), got {type(shape).__name__}")
+        return prepare_shape(shape, self.render_config, superpoint_config=self.superpoint_config,
+                             device=self.device)
+
+    def predictions_for(self, prepared: PreparedShape, names: Any) -> Any:
+        """The teacher's predictions on a prepared shape for part ``names`` (through the cache)."""
+        return predict_cached(self.teacher, prepared.shape, prepared.views, tuple(names), self.render_config,
+                              self.cache)

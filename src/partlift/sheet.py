@@ -16,7 +16,8 @@ from PIL import Image
 from partlift import atomic
 from partlift.errors import InputError
 from partlift.palette import image_grid, label_colors
-from partlift.types import PartLabels, Predictions, Views
+from partlift.part_labels import PartLabels
+from partlift.types import Predictions, Views
 
 
 def result_images(views: Views, semantic: np.ndarray, n_parts: int) -> np.ndarray:

@@ -6,7 +6,8 @@ from typing import Any
 
 import numpy as np
 
-from partlift.types import PartLabels, Shape
+from partlift.part_labels import PartLabels
+from partlift.types import Shape
 
 
 def remap_labels(labels: np.ndarray, src_names: tuple[str, ...], dst_names: tuple[str, ...]) -> np.ndarray:

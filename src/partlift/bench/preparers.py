@@ -30,7 +30,7 @@ from partlift.bench.settings import BenchSettings
 from partlift.bench.store import atomic_write_json, read_json
 from partlift.errors import InputError, PartliftError
 from partlift.keys import content_key, file_digest
-from partlift.methods import base_method, get_method, import_target
+from partlift.methods import apply_preset, base_method, get_method, import_target
 
 __all__ = [
     "MethodSkipped",
@@ -116,7 +116,7 @@ def resolved_config(req: PrepareRequest) -> dict[str, Any] | None:
             from partlift.stad.config import StadConfig
         except ImportError:
             return None
-        opts = req.settings.method_options(req.method)
+        opts = apply_preset(req.method, req.settings.method_options(req.method))
         try:
             return StadConfig(**{"seed": req.settings.seed, **opts}).to_dict()
         except TypeError:
@@ -207,7 +207,7 @@ def prepare_partstad(req: PrepareRequest) -> dict[str, Any]:
         raise MethodSkipped(f"partlift.stad is not available ({exc})") from None
     if req.shots is None:
         raise MethodSkipped("no few-shot shapes")
-    opts = req.settings.method_options(req.method)
+    opts = apply_preset(req.method, req.settings.method_options(req.method))
     fields = set(StadConfig.__dataclass_fields__)
     _check_options("partstad", opts, fields)
     config = StadConfig(**{"seed": req.settings.seed, **opts})
@@ -241,7 +241,7 @@ def distill_config(req: PrepareRequest) -> Any:
         from partlift.distill.method import method_config
     except ImportError as exc:
         raise MethodSkipped(f"partlift.distill is not available ({exc})") from None
-    opts = req.settings.method_options(req.method)
+    opts = apply_preset(req.method, req.settings.method_options(req.method))
     base = opts.pop("distill_config", opts.pop("preset", "default"))
     fields = set(DistillConfig.__dataclass_fields__)
     _check_options(req.method, opts, fields)

@@ -127,7 +127,7 @@ def _mean(values: list[float]) -> float | None:
 
 def _groups(per_cat: dict[str, float | None]) -> dict[str, float]:
     """17/28/all means (percent) over the PartNet-E categories present (METHODS §1.5.1)."""
-    from partlift.data.meta import partnete_meta
+    from partlift.categories import partnete_meta
     from partlift.metrics import group_means
 
     known = set(partnete_meta())

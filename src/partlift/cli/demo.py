@@ -39,7 +39,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from partlift.data.meta import check_category
+    from partlift.categories import check_category
     from partlift.data.synthetic import generate_collection, list_categories
     from partlift.errors import InputError
     from partlift.metrics import InstanceAP, SemanticIoU, overall

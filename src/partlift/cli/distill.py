@@ -59,7 +59,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _part_names(args: argparse.Namespace, category: str | None) -> tuple[str, ...]:
-    from partlift.data.meta import part_names
+    from partlift.categories import part_names
     from partlift.errors import InputError
 
     if args.parts:
@@ -72,8 +72,9 @@ def _part_names(args: argparse.Namespace, category: str | None) -> tuple[str, ..
 def run(args: argparse.Namespace) -> int:
     from partlift.distill.align import AlignPaths, align
     from partlift.distill.collection import collection_knowledge, parse_source
-    from partlift.distill.config import distill_preset
+    from partlift.distill.method import method_config
     from partlift.errors import InputError
+    from partlift.methods import apply_preset
     from partlift.teachers.registry import build_teacher, seed_options, takes_seed
 
     sources = [parse_source(s) for s in args.collection]
@@ -84,8 +85,8 @@ def run(args: argparse.Namespace) -> int:
     names = _part_names(args, category)
     settings = parse_set(args.set, what="distill: --set")
     check_set(settings, ["partdistill"], what="distill: --set")
-    values = dict(settings.get("partdistill", {}))
-    cfg = distill_preset(values.pop("preset", args.config)).replace(seed=args.seed)
+    values = apply_preset("partdistill", settings.get("partdistill", {}))
+    cfg = method_config({"distill_config": values.pop("distill_config", args.config)}, args.seed)
     cfg = cfg.replace(**values)
     changes = {k: v for k, v in (("backbone", args.backbone), ("epochs", args.epochs),
                                  ("batch_size", args.batch_size), ("rescore", args.rescore)) if v is not None}

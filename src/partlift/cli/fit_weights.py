@@ -6,6 +6,7 @@ import argparse
 import json
 import logging
 import math
+from typing import Any
 
 from partlift.cli.common import add_device_arg
 from partlift.overrides import add_set_arguments, check_set, parse_set
@@ -39,7 +40,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--points", type=int, default=None, help="points per generated shape (default 10000)")
     p.add_argument("--epochs", type=int, default=None, help="training epochs (default 400)")
     p.add_argument("--seed", type=int, default=0, help="seed of generated shapes, teacher noise and training")
-    add_set_arguments(p, "partstad.lr=0.001 or partstad.tau=0.5 (StadConfig fields)")
+    add_set_arguments(p, "partstad.lr=0.001, partstad.preset=released or partstad.vote={...} (StadConfig fields, presets)")
     p.add_argument("--released-quirks", action="store_true",
                    help="reproduce the released code's view-vector and box w/h quirks (METHODS §3.11)")
     p.add_argument("--no-resume", action="store_true", help="start over even if a resumable state exists")
@@ -52,16 +53,19 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
+    from partlift.methods import apply_preset
     from partlift.stad.config import StadConfig
     from partlift.stad.fit import FitPaths
     from partlift.stad.fit_weights import DEFAULT_POINTS, fit_weights
 
     settings = parse_set(args.set, what="fit-weights: --set")
     check_set(settings, ["partstad"], what="fit-weights: --set")
-    changes = {"seed": args.seed, "released_quirks": bool(args.released_quirks)}
+    changes: dict[str, Any] = {"seed": args.seed}
+    if args.released_quirks:
+        changes["released_quirks"] = True
     if args.epochs is not None:
         changes["epochs"] = args.epochs
-    config = StadConfig().replace(**{**settings.get("partstad", {}), **changes})
+    config = StadConfig().replace(**{**apply_preset("partstad", settings.get("partstad", {})), **changes})
     quiet = args.no_progress
     shapes_bar = tqdm(desc="preparing shapes", unit="shape", disable=quiet, leave=False)
     epochs_bar = None

@@ -46,8 +46,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from partlift.categories import resolve_part_names
     from partlift.config import render_preset
-    from partlift.data.meta import resolve_part_names
     from partlift.errors import InputError
     from partlift.io import load_shape
     from partlift.pipeline import DEFAULT_CACHE, Segmenter

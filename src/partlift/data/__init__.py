@@ -6,7 +6,7 @@ Only the light-weight table helpers are re-exported here; import the readers fro
 
 from __future__ import annotations
 
-from partlift.data.meta import (
+from partlift.categories import (
     OVERLAPPING_17,
     categories,
     category_group,

@@ -26,8 +26,8 @@ import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 
-from partlift.data.meta import META_FILENAME, check_category, read_meta_file
-from partlift.data.meta import partnete_meta as packaged_meta
+from partlift.categories import META_FILENAME, check_category, read_meta_file
+from partlift.categories import partnete_meta as packaged_meta
 from partlift.errors import InputError, PartliftError, ShapeFileError
 from partlift.io import load_partnete_dir
 from partlift.types import Shape

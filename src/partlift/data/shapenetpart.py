@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from partlift.data.meta import check_category
+from partlift.categories import check_category
 from partlift.errors import InputError, ShapeFileError
 from partlift.types import Shape
 

@@ -13,8 +13,8 @@ import logging
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
-from partlift.data.meta import META_FILENAME, read_meta_file
-from partlift.data.meta import part_names as meta_part_names
+from partlift.categories import META_FILENAME, read_meta_file
+from partlift.categories import part_names as meta_part_names
 from partlift.errors import InputError, ShapeFileError
 from partlift.io._common import PathLike, make_shape
 from partlift.io.labels import load_labels

@@ -14,7 +14,7 @@ import numpy as np
 from partlift.config import Settings
 from partlift.errors import InputError
 
-__all__ = ["PARTSLIP_SMALL_PARTS", "PRIORITY_MODES", "VOTE_REGIONS", "VoteConfig"]
+__all__ = ["PARTSLIP_SMALL_PARTS", "PRIORITY_MODES", "VOTE_PRESETS", "VOTE_REGIONS", "VoteConfig", "vote_preset"]
 
 PARTSLIP_SMALL_PARTS: tuple[str, ...] = (
     "handle",
@@ -143,6 +143,27 @@ class VoteConfig(Settings):
                 "VoteConfig.small_part_names: expected a tuple of part names, "
                 f"got {self.small_part_names!r}"
             )
+
+
+VOTE_PRESETS: dict[str, dict[str, Any]] = {
+    # PartSLIP (METHODS §2.3-2.4): the defaults, with the released zero-area AABB shortcut.
+    "partslip": {},
+    # PartSTAD's weighted vote (METHODS §3.4): the exact formula, no AABB shortcut (§3.2 step 5:
+    # the released code has it; ``StadConfig(vote={"aabb_zero_area_quirk": True})`` restores it).
+    "partstad": {"aabb_zero_area_quirk": False},
+}
+"""How each method's vote departs from the run's :class:`VoteConfig` (a method preset's vote
+rules, as data): PartSTAD applies ``VOTE_PRESETS["partstad"]`` and then its own
+``StadConfig.vote`` (:meth:`partlift.stad.config.StadConfig.vote_rules`)."""
+
+
+def vote_preset(name: str, base: VoteConfig | None = None) -> VoteConfig:
+    """``base`` (default: the defaults) with the vote preset ``name`` applied; raises with the
+    valid names when unknown."""
+    if name not in VOTE_PRESETS:
+        raise InputError(f"unknown vote preset {name!r}; choose one of {sorted(VOTE_PRESETS)}")
+    base = _check_config(base)
+    return base.replace(**VOTE_PRESETS[name]) if VOTE_PRESETS[name] else base
 
 
 def _check_config(config: object) -> VoteConfig:

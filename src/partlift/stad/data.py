@@ -41,9 +41,6 @@ __all__ = ["ShapeTensors", "shape_tensors", "from_prepared"]
 
 logger = logging.getLogger(__name__)
 
-_AABB_IOU_EPS = 1e-6
-"""IoU of the released AABB shortcut (METHODS §3.2 step 5, §2.4)."""
-
 _SIGNATURE_SEED = 0x5EED
 """Seed of the per-prediction random keys whose XOR identifies a covering set."""
 
@@ -197,12 +194,14 @@ def shape_tensors(
         views: the rendering (V views, N points) the predictions were made on.
         superpoints: (N,) int superpoint id per point, >= 0.
         preds: D predictions (boxes; masks when ``config.masks``).
-        config: which region votes, the visible-count rule, whole-object filter, AABB shortcut,
-            the vote epsilon and the encoding settings.
+        config: which region votes, the visible-count rule, the vote rules
+            (:meth:`StadConfig.vote_rules`: whole-object filter, AABB shortcut, vote epsilon) and
+            the encoding settings.
         coverage: the (D, N) coverage of ``preds`` with the region ``config.masks`` asks for
             (computed when None).
         gt: (N,) int GT part per point (-1 = none) for training / validation, or None.
-        vote_config: the whole-object ratio and the priority mode (default PartSLIP's).
+        vote_config: the run's vote settings (default PartSLIP's): the priority mode, and the
+            base of PartSTAD's vote rules (``config.vote_rules(vote_config)``).
         name: shape name for messages.
         device: where the tensors live.
 
@@ -214,6 +213,7 @@ def shape_tensors(
 
     sp = _check_inputs(views, superpoints, preds, gt, config)
     vote_config = vote_config or VoteConfig()
+    rules = config.vote_rules(vote_config)
     region = "mask" if config.masks else "box"
     if coverage is None:
         coverage = compute_coverage(views, preds, region=region)
@@ -237,8 +237,8 @@ def shape_tensors(
     vis_total = vis_counts.sum(axis=0)
 
     kept = np.ones(d_all, bool)
-    if config.whole_object_filter and d_all:
-        kept = ~whole_object_boxes(views, preds, vote_config.whole_object_ratio)
+    if rules.whole_object_ratio <= 1 and d_all:  # above 1 no box can hold that many points
+        kept = ~whole_object_boxes(views, preds, rules.whole_object_ratio)
 
     d, p = coverage.coo()
     sel = kept[d]
@@ -247,8 +247,8 @@ def shape_tensors(
     k = sp[p]
     lab = preds.label[d]
     sel = vis_counts[v, k] >= config.min_visible_points
-    if config.aabb_shortcut:
-        sel &= box_iou(aabb[v, k], preds.boxes[d].astype(np.float64)) >= _AABB_IOU_EPS
+    if rules.aabb_zero_area_quirk:
+        sel &= box_iou(aabb[v, k], preds.boxes[d].astype(np.float64)) >= rules.aabb_iou_eps
     d, p, v, k, lab = d[sel], p[sel], v[sel], k[sel], lab[sel]
 
     valid = np.zeros(m, bool)
@@ -311,7 +311,7 @@ def shape_tensors(
         member_group=torch.from_numpy(member_group.astype(np.int64)),
         group_target=torch.from_numpy(group_target.astype(np.int64)),
         group_count=torch.from_numpy(g_count.astype(np.float32)),
-        denom=torch.from_numpy((vis_total[sp_ids] + config.vote_eps).astype(np.float32)),
+        denom=torch.from_numpy((vis_total[sp_ids] + rules.vote_eps).astype(np.float32)),
         n_points=torch.from_numpy(n_sp_all[sp_ids].astype(np.float32)),
         superpoint_ids=sp_ids.astype(np.int64),
         n_superpoints=m,

@@ -185,13 +185,14 @@ def check_splits(
 
 
 def prepare_shapes(
-    segmenter: Any,
+    source: Any,
     shapes: Sequence[Any],
     part_names: Sequence[str],
     config: StadConfig,
     *,
     role: str = "training",
     progress: Callable[[str], None] | None = None,
+    vote_config: VoteConfig | None = None,
 ) -> list[ShapeTensors]:
     """Render, over-segment and predict each labelled shape once, and build its tensors.
 
@@ -199,16 +200,22 @@ def prepare_shapes(
     that has no superpoint covered by a prediction, is skipped with a warning naming it.
 
     Args:
-        segmenter: a :class:`~partlift.pipeline.Segmenter` (teacher, render preset, device).
+        source: what prepares and predicts: a :class:`~partlift.prepare.Preparation` or a
+            :class:`~partlift.pipeline.Segmenter` (anything with ``prepare(shape)``,
+            ``predictions_for(prepared, names)``, ``teacher`` and ``device``).
         shapes: labelled :class:`~partlift.types.Shape` objects (or an iterable producing them).
         part_names: the category's part names, in label order.
-        config: which region votes (``masks``) and the vote rules.
+        config: which region votes (``masks``) and PartSTAD's vote rules.
         role: "training" or "validation", for messages.
         progress: called with each shape's name once it is prepared.
+        vote_config: the run's vote settings (default: ``source.vote_config`` when it has one,
+            else :class:`~partlift.lifting.voting.VoteConfig` defaults).
     """
     from partlift.stad.data import _labels_for, from_prepared
 
     names = tuple(part_names)
+    if vote_config is None:
+        vote_config = getattr(source, "vote_config", None)
     out = []
     for shape in shapes:
         if shape.semantic is None or shape.part_names is None:
@@ -219,14 +226,14 @@ def prepare_shapes(
             logger.warning("skipping %s shape %s: no point is labelled with any of %s", role,
                            shape.name, list(names))
             continue
-        prepared = segmenter.prepare(shape)
-        preds = segmenter.predictions(shape, names)
+        prepared = source.prepare(shape)
+        preds = source.predictions_for(prepared, names)
         if len(preds) == 0:
             logger.warning("skipping %s shape %s: the teacher %s predicted no part", role,
-                           shape.name, segmenter.teacher.name)
+                           shape.name, source.teacher.name)
             continue
-        st = from_prepared(prepared, preds, config, vote_config=segmenter.vote_config,
-                           device=segmenter.device, with_gt=True)
+        st = from_prepared(prepared, preds, config, vote_config=vote_config,
+                           device=source.device, with_gt=True)
         if st.n_valid == 0:
             logger.warning("skipping %s shape %s: no superpoint is covered by a prediction", role, shape.name)
             continue

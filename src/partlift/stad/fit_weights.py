@@ -99,7 +99,7 @@ def shape_source(
         ds = PartNetEDataset(spec, categories=[category])
         ids = list(ds.shape_ids(category))
         return ids, ds.part_names(category), lambda: ds.iter_shapes(ids=ids)
-    from partlift.data.meta import META_FILENAME, part_names, read_meta_file
+    from partlift.categories import META_FILENAME, part_names, read_meta_file
     from partlift.io import load_shape
 
     table = read_meta_file(Path(spec) / META_FILENAME) if (Path(spec) / META_FILENAME).is_file() else None
@@ -166,16 +166,18 @@ def fit_weights(
         seed: seed of the generated shapes, the teacher noise and training.
         device: torch device.
         resume: continue an interrupted run of the same inputs.
-        segmenter: a prebuilt :class:`~partlift.pipeline.Segmenter` (overrides teacher/preset).
+        segmenter: what prepares the shapes and predicts, overriding teacher/preset: a
+            :class:`~partlift.prepare.Preparation` or a :class:`~partlift.pipeline.Segmenter`
+            (see :func:`partlift.stad.fit.prepare_shapes`). Default:
+            ``Preparation.build(teacher, preset, seed=seed, device=device)``.
         on_shape: called with each prepared shape's name.
         on_epoch: called with each epoch's log record.
     """
     from partlift.data import synthetic
-    from partlift.pipeline import Segmenter
+    from partlift.prepare import Preparation
 
     if segmenter is None:
-        options = {"seed": seed} if teacher.startswith("simulated") else {}
-        segmenter = Segmenter(teacher=teacher, preset=preset, device=device, seed=seed, teacher_options=options)
+        segmenter = Preparation.build(teacher, preset, seed=seed, device=device)
     kind = getattr(segmenter.teacher, "kind", "box")
     if masks is None:
         masks = kind == "mask"
@@ -217,5 +219,5 @@ def fit_weights(
         "prepare_seconds": round(prep_seconds, 2),
     }
     logger.info("prepared %d training and %d validation shapes in %.1fs", len(train), len(val_st), prep_seconds)
-    return fit_category(train, val_st, config, meta=meta, vote_config=segmenter.vote_config,
+    return fit_category(train, val_st, config, meta=meta, vote_config=getattr(segmenter, "vote_config", None),
                         device=device, out=out, resume=resume, progress=on_epoch)

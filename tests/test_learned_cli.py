@@ -13,6 +13,7 @@ from partlift.data.synthetic import export_partnete, generate, generate_mesh, sh
 from partlift.errors import InputError
 from partlift.teachers.choose import (
     category_from_path,
+    closed_vocabulary,
     coverage_gap,
     default_teacher,
     learned_categories,
@@ -108,6 +109,8 @@ def test_coverage_gap_only_for_closed_vocabulary():
     assert coverage_gap(learned, "KitchenPot", ("lid", "handle")) is None
     assert "it knows Bottle, Bucket, KitchenPot" in coverage_gap(learned, "Chair", ("seat",))
     assert coverage_gap(build_teacher("simulated"), "Chair", ("seat",)) is None
+    assert closed_vocabulary("learned") and closed_vocabulary("learned:/x/t.safetensors+sam")
+    assert not closed_vocabulary("simulated:zeroshot") and closed_vocabulary(learned)
 
 
 def test_teachers_lists_learned_categories(capsys):

@@ -22,7 +22,7 @@ from typing import Any
 from partlift.errors import InputError
 
 __all__ = ["category_from_path", "match_category", "learned_categories", "default_teacher",
-           "coverage_gap"]
+           "closed_vocabulary", "coverage_gap"]
 
 OPEN_VOCABULARY = "grounding-dino+sam, owlv2 or clipseg (pip install 'partlift[hf]', weights download once)"
 """The teachers that need no category, named in the error message."""
@@ -107,3 +107,12 @@ def coverage_gap(teacher: Any, category: str | None, names: Sequence[str]) -> st
     except InputError as exc:
         return str(exc)
     return None
+
+
+def closed_vocabulary(spec: Any) -> bool:
+    """Whether the teacher named by ``spec`` (a spec string, or a built teacher) knows only some
+    categories and part names — the learned teacher — so that :func:`coverage_gap` is worth asking
+    (answered from the spec string without building the teacher)."""
+    if not isinstance(spec, str):
+        return getattr(spec, "vocab", None) is not None
+    return spec.strip().split("+")[0].partition(":")[0].strip().lower() == "learned"

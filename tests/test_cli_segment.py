@@ -119,11 +119,14 @@ def test_segment_errors_are_one_line_exit_2(tmp_path, capsys):
 
 def test_demo_runs_offline_and_prints_a_table(tmp_path, capsys):
     rc = main(["demo", "--categories", "Chair", "Bottle", "--count", "1", "--points", "3000",
-               "--preset", "tiny", "--out", str(tmp_path / "demo")])
+               "--preset", "tiny", "--learned-count", "1", "--out", str(tmp_path / "demo")])
     assert rc == 0
     printed = capsys.readouterr().out
     assert "Chair" in printed and "overall" in printed
+    assert "learned teacher" in printed and "| mIoU" in printed
     results = json.loads((tmp_path / "demo" / "results.json").read_text())
+    assert set(results["learned"]["per_category"]) == {"Bottle", "Bucket", "KitchenPot"}
+    assert (tmp_path / "demo" / "learned" / "KitchenPot_0.glb").is_file()
     assert [r["category"] for r in results["categories"]] == ["Chair", "Bottle"]
     assert (tmp_path / "demo" / "Chair" / "views.png").is_file()
 

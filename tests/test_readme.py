@@ -22,10 +22,11 @@ def test_readme_happy_path_runs_verbatim(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     namespace: dict = {}
     exec(compile(_happy_path(), "README.md", "exec"), namespace)  # noqa: S102
-    out = tmp_path / "out" / "chair"
+    out = tmp_path / "out" / "pot"
     sem = np.load(out / "semantic.npy")
     assert sem.shape == (namespace["shape"].n_points,)
-    assert (sem >= 0).mean() > 0.3  # the fewshot teacher labels a good share of a chair
+    assert namespace["shape"].semantic is None  # the learned teacher works without labels
+    assert (sem == 0).mean() > 0.1 and (sem == 1).any()  # a pot's lid is a good share of it; a handle
     assert (out / "instance.npy").is_file()
     assert any((out / "parts").glob("*.ply"))
     assert list(out.glob("*.glb")), "a mesh input gives a coloured GLB"

@@ -48,6 +48,15 @@ DEFAULT_CACHE = "default"
 cache folder)."""
 
 
+def with_category(shape: Any, category: str | None) -> Any:
+    """``shape`` with its ``category`` set to ``category`` (unchanged when None or equal)."""
+    if category is None or not isinstance(shape, Shape) or shape.category == category:
+        return shape
+    if not isinstance(category, str) or not category.strip():
+        raise InputError(f"category: expected a category name such as 'KitchenPot', got {category!r}")
+    return shape.replace(category=category.strip())
+
+
 class Segmenter:
     """Segments shapes into named parts with a teacher and a method.
 
@@ -103,7 +112,7 @@ class Segmenter:
         self.method_options = dict(method_options or {})
         self._cache_size = max(1, int(cache_size))
         self._prepared: OrderedDict[str, PreparedShape] = OrderedDict()
-        self._predictions: OrderedDict[tuple[str, tuple[str, ...]], Predictions] = OrderedDict()
+        self._predictions: OrderedDict[tuple[str, tuple[str, ...], str | None], Predictions] = OrderedDict()
         self.cache = None
         if cache_dir is not None:
             from partlift.teachers.cache import PredictionCache
@@ -135,11 +144,14 @@ class Segmenter:
             self._prepared.popitem(last=False)
         return prepared
 
-    def predictions(self, shape: Shape, parts: Sequence[str] | None = None) -> Predictions:
-        """The teacher's 2D predictions for ``shape`` and ``parts`` (cached)."""
+    def predictions(self, shape: Shape, parts: Sequence[str] | None = None, *,
+                    category: str | None = None) -> Predictions:
+        """The teacher's 2D predictions for ``shape`` and ``parts`` (cached); ``category``
+        overrides ``shape.category`` (the learned teacher is conditioned on it)."""
+        shape = with_category(shape, category)
         names = validate_parts(parts, shape)
         prepared = self.prepare(shape)
-        return self._predict(prepared, names)
+        return self._predict(prepared, names, shape.category)
 
     def predictions_for(self, prepared: PreparedShape, names: Sequence[str]) -> Predictions:
         """The teacher's predictions on an already prepared shape for part ``names`` (cached);
@@ -155,10 +167,12 @@ class Segmenter:
 
         return predict_cached(self.teacher, shape, views, names, self.render_config, self.cache)
 
-    def _predict(self, prepared: PreparedShape, names: tuple[str, ...]) -> Predictions:
-        pkey = (prepared.key, names)
+    def _predict(self, prepared: PreparedShape, names: tuple[str, ...], category: str | None = None) -> Predictions:
+        # The prepared shape is cached by content: the category of this call is set on it here.
+        shape = prepared.shape if prepared.shape.category == category else prepared.shape.replace(category=category)
+        pkey = (prepared.key, names, category)
         if pkey not in self._predictions:
-            self._predictions[pkey] = self.predict_views(prepared.shape, prepared.views, names)
+            self._predictions[pkey] = self.predict_views(shape, prepared.views, names)
             while len(self._predictions) > 4 * self._cache_size:
                 self._predictions.popitem(last=False)
         return self._predictions[pkey]
@@ -172,15 +186,18 @@ class Segmenter:
         *,
         method: str | None = None,
         options: dict[str, Any] | None = None,
+        category: str | None = None,
     ) -> PartLabels:
         """Segment ``shape`` into ``parts`` (default: the shape's own part names).
 
         ``method`` and ``options`` (the method's options) default to the segmenter's own
-        ``method`` and ``method_options``.
+        ``method`` and ``method_options``; ``category`` overrides ``shape.category`` (the
+        learned teacher is conditioned on it; e.g. an unlabelled mesh file has none).
 
         Returns labels on the input's own points (and faces for mesh inputs). A teacher that
         finds nothing gives a documented empty result: every point -1, ``meta["n_predictions"] == 0``.
         """
+        shape = with_category(shape, category)
         names = validate_parts(parts, shape)
         method = method or self.method
         fn = run_method(method)
@@ -189,7 +206,7 @@ class Segmenter:
         t0 = time.perf_counter()
         prepared = self.prepare(shape)
         t1 = time.perf_counter()
-        preds = self._predict(prepared, names)
+        preds = self._predict(prepared, names, shape.category)
         t2 = time.perf_counter()
         if len(preds) == 0:
             log.warning("%s: the teacher %s found no part of %s", shape.name, self.teacher.name, list(names))

@@ -116,7 +116,8 @@ def predict_cached(teacher: Any, shape: Shape, views: Any, names: Any, render_co
 
     The key (:func:`partlift.teachers.cache.prediction_key`) covers the shape's content, the render
     settings, the teacher's name (with every option that changes its output) and the part names,
-    and the shape's labels and name for teachers that read ground truth.
+    and the shape's labels and name for teachers that read ground truth, and the shape's category
+    for teachers conditioned on it (``needs_category``, the learned teacher).
     """
     from partlift.teachers.cache import prediction_key
 
@@ -131,7 +132,8 @@ def predict_cached(teacher: Any, shape: Shape, views: Any, names: Any, render_co
     if cache is None:
         return compute()
     cfg = render_preset(render_config) if isinstance(render_config, str) else render_config
-    key = prediction_key(shape, cfg.to_dict(), teacher.name, names,
+    extra = {"category": shape.category} if getattr(teacher, "needs_category", False) else None
+    key = prediction_key(shape, cfg.to_dict(), teacher.name, names, extra,
                          with_labels=bool(getattr(teacher, "needs_ground_truth", False)))
     return cache.get_or_compute(key, compute)
 

@@ -70,7 +70,7 @@ def make_segmenter(settings: BenchSettings, device: str | None = None) -> Segmen
         preset=settings.preset,
         device=device or settings.device,
         seed=settings.seed,
-        teacher_options=teacher_options_for(settings),
+        teacher_options={**teacher_options_for(settings), "device": device or settings.device},
     )
 
 

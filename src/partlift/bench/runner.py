@@ -52,6 +52,7 @@ from partlift.bench.settings import BenchSettings
 from partlift.bench.store import atomic_write_json, read_json, read_record, write_record
 from partlift.errors import InputError
 from partlift.methods import base_method
+from partlift.teachers.choose import closed_vocabulary, coverage_gap
 
 if TYPE_CHECKING:
     from partlift.pipeline import Segmenter
@@ -180,6 +181,10 @@ def _prepare_one(plan: Plan, method: str, cat: str, names: tuple[str, ...], root
     ok, reason = method_status(method)
     if not ok:
         return reason
+    if closed_vocabulary(settings.teacher):  # the learned teacher: categories and parts it knows
+        gap = coverage_gap(getattr(get_segmenter(), "teacher", None), cat, names)
+        if gap is not None:
+            return gap
     need = needs_source(method)
     shots = collection = None
     if need == "shots":

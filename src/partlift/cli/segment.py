@@ -25,7 +25,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("shape", help="a shape file (.ply, .obj, .glb, ...) or a PartNet-E shape folder")
     p.add_argument("--parts", nargs="+", default=None,
                    help="part names, e.g. --parts arm back leg seat (default: the shape's own part list)")
-    p.add_argument("--teacher", default="simulated", help="teacher name (see `partlift teachers`)")
+    p.add_argument("--teacher", default=None,
+                   help="teacher name (see `partlift teachers`; default: simulated for a labelled shape, "
+                        "learned for an unlabelled one of a category it knows)")
+    p.add_argument("--category", default=None,
+                   help="the shape's category, e.g. KitchenPot (default: from a PartNet-E folder or the path)")
     p.add_argument("--method", default="partslip", choices=list_methods(), help="segmentation method")
     p.add_argument("--preset", default="partslip", help="render preset: partslip, fast or tiny")
     p.add_argument("--seed", type=int, default=0, help="seed for every random choice")
@@ -56,19 +60,21 @@ def run(args: argparse.Namespace) -> int:
     check_set(settings, [*STAGES, args.method], what="segment: --set")
     load_kwargs = {} if args.points is None else {"n_points": args.points}
     shape = load_shape(args.shape, **load_kwargs)
+    shape, teacher = _category_and_teacher(shape, args)
     method_options = dict(settings.get(args.method, {}))
     method_options.update({k: v for k, v in (("weights", args.weights), ("student", args.student)) if v})
     seg = Segmenter(
-        teacher=args.teacher,
+        teacher=teacher,
         method=args.method,
         preset=render_preset(args.preset).replace(**settings.get("render", {})),
         superpoint_config=SuperpointConfig(seed=args.seed).replace(**settings.get("superpoints", {})),
         device=args.device,
         seed=args.seed,
-        teacher_options=seed_options(args.teacher, args.seed),
+        teacher_options={**seed_options(teacher, args.seed), "device": args.device},
         method_options=method_options,
         vote_config=VoteConfig(region=args.vote_region),
     )
+    _check_coverage(seg.teacher, shape, args.parts)
     labels = seg.segment(shape, args.parts)
     out = Path(args.out)
     written = labels.save(out, name="segmented")
@@ -90,3 +96,25 @@ def run(args: argparse.Namespace) -> int:
     print(f"wrote {out}/ ({', '.join(sorted(Path(p).name for p in summary['files'].values()))})")
     log.debug(json.dumps(summary["timings"]))
     return 0
+
+
+def _category_and_teacher(shape, args: argparse.Namespace):
+    """The shape with its category (``--category``, else its own, else one named by the path) and
+    the teacher spec (``--teacher``, else :func:`partlift.teachers.choose.default_teacher`)."""
+    from partlift.pipeline import with_category
+    from partlift.teachers.choose import category_from_path, default_teacher
+
+    category = args.category or shape.category or category_from_path(args.shape)
+    shape = with_category(shape, category)
+    return shape, args.teacher or default_teacher(shape, shape.category)
+
+
+def _check_coverage(teacher, shape, parts) -> None:
+    """Fail before the render when a closed-vocabulary teacher cannot label the parts."""
+    from partlift.errors import InputError
+    from partlift.names import validate_parts
+    from partlift.teachers.choose import coverage_gap
+
+    gap = coverage_gap(teacher, shape.category, validate_parts(parts, shape))
+    if gap is not None:
+        raise InputError(gap)

@@ -32,6 +32,7 @@ def run(args: argparse.Namespace) -> int:
                 "install_hint": "" if ok else spec.install_hint,
                 "reason": reason,
                 "description": spec.description,
+                **_extra(spec.name),
             }
         )
     if args.json:
@@ -42,4 +43,16 @@ def run(args: argparse.Namespace) -> int:
         status = "available" if r["available"] else f"unavailable — {r['install_hint'] or r['reason']}"
         print(f"{r['name']:<{width}}  {r['kind']:<7}  {status}")
         print(f"{'':<{width}}  {r['description']}")
+        if "categories" in r:
+            print(f"{'':<{width}}  categories: {', '.join(r['categories']) or 'none (no checkpoint packaged)'}")
     return 0
+
+
+def _extra(name: str) -> dict:
+    """The learned teacher's packaged checkpoint's categories (header only); {} for the others."""
+    if name != "learned":
+        return {}
+    from partlift.teachers.learned import describe
+
+    info = describe()
+    return {"categories": list(info.get("categories") or []), "checkpoint": info.get("checkpoint")}

@@ -50,6 +50,7 @@ STAGES: Mapping[str, str] = MappingProxyType({
     "pipeline-rss": "partlift.bench.speed.pipeline:speed_pipeline_rss",
     "distill-tta": "partlift.bench.speed.distill:speed_distill_tta",
     "distill-pre": "partlift.bench.speed.distill:speed_distill_pre",
+    "teacher": "partlift.bench.speed.teacher:speed_teacher",
 })
 """Stage name -> ``"module:function"`` of its rig (read-only)."""
 

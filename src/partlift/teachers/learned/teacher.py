@@ -90,6 +90,7 @@ class LearnedTeacher:
     """
 
     needs_ground_truth = False
+    needs_category = True  # predictions depend on shape.category (part of the cache key)
 
     def __init__(
         self,

@@ -1,0 +1,159 @@
+"""The unlabelled path offline (issue 15): `segment --category` with the learned teacher by default,
+`teachers` listing its categories, `bench --teacher learned`, the `speed teacher` rig."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from partlift.cli.main import main
+from partlift.data.synthetic import export_partnete, generate, generate_mesh, shape_seed
+from partlift.errors import InputError
+from partlift.teachers.choose import (
+    category_from_path,
+    closed_vocabulary,
+    coverage_gap,
+    default_teacher,
+    learned_categories,
+)
+
+KNOWN = ("Bottle", "Bucket", "KitchenPot")  # the packaged demo checkpoint's categories
+
+
+@pytest.fixture(scope="module")
+def pot_glb(tmp_path_factory):
+    """An unlabelled KitchenPot mesh file (test split: never seen by the teacher's training) whose
+    name says nothing about its category."""
+    import trimesh
+
+    lm = generate_mesh("KitchenPot", shape_seed(3, "KitchenPot", 0, "test"))
+    path = tmp_path_factory.mktemp("mesh") / "thing.glb"
+    path.write_bytes(trimesh.exchange.gltf.export_glb(lm.mesh))
+    return path, lm
+
+
+def test_packaged_checkpoint_categories():
+    assert learned_categories() == KNOWN
+
+
+def test_category_from_path():
+    cats = ("Bucket", "KitchenPot", "Chair")
+    assert category_from_path("/x/KitchenPot_3.glb", cats) == "KitchenPot"
+    assert category_from_path("/data/Bucket/448/mesh.glb", cats) == "Bucket"
+    assert category_from_path("/x/kitchenpot.ply", cats) == "KitchenPot"
+    assert category_from_path("/x/thing.glb", cats) is None
+    assert category_from_path("/data/Bucket/448/mesh.glb") == "Bucket"  # the PartNet-E table
+
+
+def test_default_teacher_rule():
+    labelled = generate("Bottle", 1, n_points=500)
+    assert default_teacher(labelled, None) == "simulated"
+    bare = labelled.replace(semantic=None, instance=None, part_names=None, category=None)
+    assert default_teacher(bare, "kitchenpot") == "learned"
+    with pytest.raises(InputError) as err:
+        default_teacher(bare, "Chair")
+    msg = str(err.value)
+    assert "\n" not in msg and "Bottle, Bucket, KitchenPot" in msg and "grounding-dino+sam" in msg
+
+
+def test_segment_unlabelled_mesh_with_category_uses_learned(pot_glb, tmp_path, capsys):
+    path, lm = pot_glb
+    out = tmp_path / "seg"
+    rc = main(["segment", str(path), "--category", "KitchenPot", "--parts", "lid", "handle", "--points", "6000",
+               "--preset", "tiny", "--out", str(out)])
+    assert rc == 0
+    assert "lid" in capsys.readouterr().out
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["teacher"].startswith("learned(") and summary["category"] == "KitchenPot"
+    assert {"glb", "face_labels", "views"} <= set(summary["files"])
+    faces = np.load(out / "face_labels.npy", allow_pickle=True).item()["semantic_seg"]
+    assert faces.shape == lm.face_semantic.shape
+    lid = lm.face_semantic == 0  # the generator's lid faces: mostly labelled lid by the teacher
+    assert np.mean(faces[lid] == 0) > 0.5
+
+
+def test_segment_unlabelled_errors_are_one_line_exit_2(pot_glb, tmp_path, capsys):
+    path, _ = pot_glb
+    base = ["segment", str(path), "--points", "2000", "--preset", "tiny", "--out", str(tmp_path / "o")]
+    assert main([*base, "--parts", "lid"]) == 2  # no category anywhere
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and "no category" in err and "Bottle, Bucket, KitchenPot" in err
+    assert main([*base, "--category", "KitchenPot", "--parts", "lid", "spout"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and "'spout'" in err and "lid, handle" in err
+    assert not (tmp_path / "o").exists()  # refused before any work
+
+
+def test_segmenter_category_reaches_the_teacher_and_the_cache_key(pot_glb, tmp_path):
+    from partlift.io import load_shape
+    from partlift.pipeline import Segmenter
+
+    shape = load_shape(pot_glb[0], n_points=3000)
+    assert shape.category is None and shape.semantic is None
+    seg = Segmenter(teacher="learned", preset="tiny", cache_dir=tmp_path / "cache")
+    as_pot = seg.predictions(shape, ["lid"], category="KitchenPot")
+    as_bottle = seg.predictions(shape, ["lid"], category="Bottle")
+    # The on-disk cache is shared by both calls: the category must be part of its key.
+    scores = [np.sort(p.score) for p in (as_pot, as_bottle)]
+    assert len(scores[0]) != len(scores[1]) or not np.allclose(scores[0], scores[1])
+    with pytest.raises(InputError, match="category"):
+        seg.segment(shape, ["lid"])
+
+
+def test_coverage_gap_only_for_closed_vocabulary():
+    from partlift.teachers.registry import build_teacher
+
+    learned = build_teacher("learned")
+    assert coverage_gap(learned, "KitchenPot", ("lid", "handle")) is None
+    assert "it knows Bottle, Bucket, KitchenPot" in coverage_gap(learned, "Chair", ("seat",))
+    assert coverage_gap(build_teacher("simulated"), "Chair", ("seat",)) is None
+    assert closed_vocabulary("learned") and closed_vocabulary("learned:/x/t.safetensors+sam")
+    assert not closed_vocabulary("simulated:zeroshot") and closed_vocabulary(learned)
+
+
+def test_teachers_lists_learned_categories(capsys):
+    assert main(["teachers"]) == 0
+    assert "categories: Bottle, Bucket, KitchenPot" in capsys.readouterr().out
+    assert main(["teachers", "--json"]) == 0
+    rows = {r["name"]: r for r in json.loads(capsys.readouterr().out)["teachers"]}
+    assert rows["learned"]["categories"] == list(KNOWN) and "categories" not in rows["simulated"]
+
+
+def test_bench_learned_skips_unknown_categories(tmp_path, capsys):
+    root = tmp_path / "root"
+    export_partnete([generate(c, shape_seed(5, c, 0, "test"), n_points=3000) for c in ("KitchenPot", "Chair")],
+                    root, with_mesh=False)
+    out = tmp_path / "bench"
+    rc = main(["bench", "--dataset", "partnete", "--root", str(root), "--teacher", "learned", "--preset", "tiny",
+               "--no-progress", "--out", str(out)])
+    assert rc == 0
+    printed = capsys.readouterr().out
+    assert "skipped partslip on Chair: learned teacher: category 'Chair'" in printed
+    results = json.loads((out / "results.json").read_text())
+    assert set(results["methods"]["partslip"]["per_category"]) == {"KitchenPot"}
+    assert results["methods"]["partslip"]["miou"] is not None
+
+
+def test_speed_teacher_rig():
+    from partlift.bench.speed import STAGES
+    from partlift.bench.speed.teacher import speed_teacher
+
+    assert "teacher" in STAGES
+    r = speed_teacher(2000, "cpu", presets=("tiny",), repeats=1)
+    assert r["stage"] == "teacher" and r["views"] == 10 and r["points"] == 2000
+    assert r["seconds"] > 0 and set(r["by_preset"]) == {"tiny"} and r["teacher"].startswith("learned(")
+    json.dumps(r)
+
+
+def test_segment_real_dev_mesh_glb_offline(real_dev_root, tmp_path, capsys):
+    mesh = real_dev_root / "KitchenPot" / "15" / "mesh.glb"
+    out = tmp_path / "real"
+    rc = main(["segment", str(mesh), "--category", "KitchenPot", "--parts", "lid", "handle", "--points", "5000",
+               "--preset", "tiny", "--no-sheet", "--out", str(out)])
+    assert rc == 0
+    assert (out / "segmented.glb").is_file() and (out / "face_labels.npy").is_file()
+    sem = np.load(out / "semantic.npy")
+    assert sem.shape == (5000,) and set(np.unique(sem)) <= {-1, 0, 1} and (sem == 0).any()
+    capsys.readouterr()

@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 from partlift.cli.common import add_device_arg, atomic_write_json, versions
+from partlift.cli.outdir import shown_out
 
 DEFAULT_CATEGORIES = ("Chair", "Table", "StorageFurniture", "Bottle", "Lamp", "Kettle")
 
@@ -107,6 +108,6 @@ def run(args: argparse.Namespace) -> int:
         print(f"{r['category']:<18} {r['shapes']:>6} {100 * r['miou']:>6.1f} {100 * r['map50']:>6.1f} "
               f"{r['seconds_per_shape']:>8.2f}")
     print(f"{'overall':<18} {total:>6} {100 * mean_miou:>6.1f} {100 * mean_map:>6.1f}")
-    print(f"\nwrote {out}/ (results.json; per category: views.png, coloured PLY, per-part PLYs, "
+    print(f"\nwrote {shown_out(args)}/ (results.json; per category: views.png, coloured PLY, per-part PLYs, "
           f"GLB) in {elapsed:.0f} s")
     return 0

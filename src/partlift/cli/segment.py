@@ -8,6 +8,7 @@ import logging
 from pathlib import Path
 
 from partlift.cli.common import add_device_arg, atomic_write_json, versions
+from partlift.cli.outdir import shown_out
 from partlift.pipeline import list_methods
 
 log = logging.getLogger(__name__)
@@ -77,6 +78,6 @@ def run(args: argparse.Namespace) -> int:
     if summary.get("miou") is not None:
         line += f" | mIoU {100 * summary['miou']:.1f}"
     print(line)
-    print(f"wrote {out}/ ({', '.join(sorted(Path(p).name for p in summary['files'].values()))})")
+    print(f"wrote {shown_out(args)}/ ({', '.join(sorted(Path(p).name for p in summary['files'].values()))})")
     log.debug(json.dumps(summary["timings"]))
     return 0

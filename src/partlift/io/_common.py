@@ -136,8 +136,12 @@ def make_shape(source: str, **fields: Any) -> Shape:
         raise ShapeFileError(f"{source}: expected (N, 3) coordinates, got shape {xyz.shape}")
     if xyz.shape[0] == 0:
         raise ShapeFileError(f"{source}: the file holds 0 points; expected a non-empty point cloud")
+    # Coordinates stay float64 when read as float64 (double PLY/PCD, text formats, meshes):
+    # centring happens later, in float64 (geometry.normalize); a float32 cast here quantised a
+    # cloud 1e5 from the origin to ~8 mm (issue 13, item 3). Other dtypes become float32.
+    dtype = np.float64 if xyz.dtype == np.float64 else np.float32
     try:
-        return Shape(xyz=np.ascontiguousarray(xyz, dtype=np.float32), **fields)
+        return Shape(xyz=np.ascontiguousarray(xyz, dtype=dtype), **fields)
     except ShapeFileError:
         raise
     except InputError as exc:

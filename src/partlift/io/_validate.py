@@ -9,13 +9,18 @@ import numpy as np
 from partlift.errors import InputError
 
 
-def check_xyz_arg(xyz: Any, where: str) -> np.ndarray:
-    """(N, 3) finite float coordinates -> float32."""
+def check_xyz_arg(xyz: Any, where: str, *, keep_float64: bool = False) -> np.ndarray:
+    """(N, 3) finite float coordinates -> float32 (float64 kept with ``keep_float64`` when
+    float32 would move a point by more than 1e-6 of the cloud's extent, e.g. far from the origin)."""
     a = np.asarray(xyz)
     if a.ndim != 2 or a.shape[1] != 3 or a.dtype.kind not in "fiu":
         raise InputError(f"{where}: expected xyz of shape (N, 3) and a numeric dtype, got {a.shape} {a.dtype}")
     if not np.isfinite(a).all():
         raise InputError(f"{where}: xyz contains NaN or infinite values; remove those points first")
+    if keep_float64 and a.dtype == np.float64 and len(a):
+        extent = float((a.max(axis=0) - a.min(axis=0)).max())
+        if float(np.abs(a - a.astype(np.float32)).max()) > 1e-6 * extent:
+            return a
     return a.astype(np.float32)
 
 

@@ -135,7 +135,7 @@ def sample_mesh(
         seed: seed of ``np.random.default_rng``; equal seeds give equal samples.
 
     Returns:
-        xyz: (N, 3) float32 points in the mesh frame.
+        xyz: (N, 3) float64 points in the mesh frame (kept float64 until centred).
         rgb: (N, 3) float32 colours in [0, 1], or None when the mesh has no colour (see the
             module docstring for the order of colour sources).
         normals: (N, 3) float32 unit face normals of the source faces (winding-oriented).
@@ -165,7 +165,7 @@ def sample_mesh(
     uv[flip] = 1.0 - uv[flip]
     bary = np.column_stack([1.0 - uv[:, 0] - uv[:, 1], uv[:, 0], uv[:, 1]])  # (N, 3) weights
     t = tri[face_index]
-    xyz = np.einsum("nk,nkd->nd", bary, t).astype(np.float32)
+    xyz = np.einsum("nk,nkd->nd", bary, t.astype(np.float64))  # float64 until centred
     fn = np.cross(t[:, 1] - t[:, 0], t[:, 2] - t[:, 0])
     normals = (fn / np.linalg.norm(fn, axis=1, keepdims=True)).astype(np.float32)
     rgb = None

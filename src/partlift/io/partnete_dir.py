@@ -63,7 +63,7 @@ def load_partnete_dir(
         meta: a ``{category: part names}`` table to use instead of the dataset root's / packaged one.
 
     Returns:
-        Shape with ``xyz`` (N, 3) float32 in the object's own frame (not normalised), ``rgb``,
+        Shape with ``xyz`` (N, 3) float64 (as read; centred later in float64) in the object's own frame (not normalised), ``rgb``,
         ``semantic`` / ``instance`` (N,) int64 (None without ``label.npy``), ``part_names`` of the
         category (None if it is not in the table), ``category`` = parent folder name,
         ``name`` = ``"<Category>/<id>"``; with ``with_mesh``: ``mesh`` (same frame) and

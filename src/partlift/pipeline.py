@@ -31,6 +31,7 @@ import numpy as np
 
 from partlift.config import RenderConfig, render_preset, to_dict
 from partlift.errors import InputError
+from partlift.teachers.base import check_part_names
 from partlift.types import PartLabels, Predictions, Shape, Views
 
 log = logging.getLogger(__name__)
@@ -220,6 +221,7 @@ class Segmenter:
     def _predict(self, prepared: PreparedShape, names: tuple[str, ...]) -> Predictions:
         pkey = (prepared.key, names)
         if pkey not in self._predictions:
+            check_part_names(self.teacher, names, prepared.source)  # issue 13 item 6
             t = time.perf_counter()
             preds = self.teacher.predict(prepared.views, names, prepared.shape)
             log.info("teacher %s: %d predictions in %.2fs", self.teacher.name, len(preds),

@@ -98,8 +98,12 @@ def check_methods(methods: tuple[str, ...]) -> None:
         raise InputError(f"bench: unknown method(s) {unknown}; choose from {valid}")
 
 
+LOCK_FILE = ".lock"  # held by the running `partlift bench` (partlift.cli.outdir.lock_folder)
+
+
 def claim_folder(settings: BenchSettings, fresh: bool = False) -> Path:
-    """Make ``settings.out`` this run's folder; refuse one holding a run with other settings.
+    """Make ``settings.out`` this run's folder; refuse one holding a run with other settings
+    that recorded results (one that recorded none is taken over).
 
     With ``fresh`` a previous run's results in the folder (``shapes/``, ``prepared/``, reports)
     are deleted first — only when the folder is a benchmark folder (it has ``run.json``).
@@ -113,18 +117,27 @@ def claim_folder(settings: BenchSettings, fresh: bool = False) -> Path:
         for name in ("results.json", "details.json", "report.md", "sweep.json", RUN_FILE):
             (out / name).unlink(missing_ok=True)
         info = None
-    elif isinstance(info, dict) and info.get("fingerprint") != settings.fingerprint():
+    elif isinstance(info, dict) and info.get("fingerprint") != settings.fingerprint() and _has_results(out):
         raise InputError(
             f"bench: {out} holds a run with other settings (dataset, teacher, shots, preset, seed, ...); "
             "use another --out, or --fresh to delete that run's results and start over"
         )
-    elif out.is_dir() and any(out.iterdir()) and not isinstance(info, dict):
+    elif out.is_dir() and any(p.name != LOCK_FILE for p in out.iterdir()) and not isinstance(info, dict):
         raise InputError(
             f"bench: {out} exists and is not a benchmark folder (no {RUN_FILE}); choose an empty or new --out"
         )
     out.mkdir(parents=True, exist_ok=True)
     atomic_write_json(run_file, {"fingerprint": settings.fingerprint(), "settings": settings.result_key()})
     return out
+
+
+def _has_results(out: Path) -> bool:
+    """True when a run in ``out`` recorded anything (a shape record or a preparation).
+
+    A run that failed before recording anything (a bad ``--root``) does not pin its settings:
+    the corrected command takes the folder over without ``--fresh``.
+    """
+    return any(p.is_file() for name in ("shapes", "prepared") for p in (out / name).rglob("*"))
 
 
 def plan_run(settings: BenchSettings, segmenter: Any = None, progress: bool = False) -> Plan:

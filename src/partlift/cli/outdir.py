@@ -169,3 +169,10 @@ def lock_folder(folder: Path, command: str, flag: str = "--out") -> Iterator[Non
 def shown_out(args: object) -> str:
     """The ``--out`` the user gave (a command writing an owned folder sees its staging folder)."""
     return str(getattr(args, "out_final", None) or getattr(args, "out", ""))
+
+
+def relative_files(files: dict[str, str], folder: str | os.PathLike) -> dict[str, str]:
+    """``{kind: path}`` with each path relative to ``folder`` (POSIX separators), so that a
+    ``summary.json`` stays true when the output folder is moved (or swapped in from staging)."""
+    base = os.path.abspath(folder)
+    return {k: Path(os.path.relpath(os.path.abspath(v), base)).as_posix() for k, v in files.items()}

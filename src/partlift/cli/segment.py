@@ -8,7 +8,8 @@ import logging
 from pathlib import Path
 
 from partlift.cli.common import add_device_arg, atomic_write_json, versions
-from partlift.cli.outdir import shown_out
+from partlift.cli.helpformat import DefaultsHelpFormatter
+from partlift.cli.outdir import relative_files, shown_out
 from partlift.pipeline import list_methods
 
 log = logging.getLogger(__name__)
@@ -17,10 +18,13 @@ log = logging.getLogger(__name__)
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "segment",
+        formatter_class=DefaultsHelpFormatter,
         help="segment a point cloud or mesh into named parts",
         description="Segment SHAPE into the given parts and write semantic.npy, instance.npy, "
-        "a coloured PLY (and GLB + face_labels.npy for meshes), one PLY per part, summary.json "
-        "and views.png into --out.",
+        "a coloured PLY (and GLB + face_labels.npy/face_instances.npy for meshes), one PLY per "
+        "part, summary.json and views.png into --out. Paths in summary.json are relative to --out. "
+        "A run replaces --out as a whole: an earlier run's files never remain beside the new ones, "
+        "and a failed or interrupted run leaves them untouched. Meshes are taken as Y-up (see --up).",
     )
     p.add_argument("shape", help="a shape file (.ply, .obj, .glb, ...) or a PartNet-E shape folder")
     p.add_argument("--parts", nargs="+", default=None,
@@ -35,6 +39,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="what a prediction covers in PartSLIP voting: its box (PartSLIP) or its mask "
                         "(needs a teacher with masks, e.g. box+sam or simulated)")
     p.add_argument("--points", type=int, default=None, help="points to sample from a mesh input")
+    p.add_argument("--up", choices=("y", "z", "x"), default="y",
+                   help="the input's up axis: y (glTF, PartNet-E), z (CAD, scans) or x; the shape is "
+                        "rotated to Y-up before rendering and outputs are written in that frame")
     p.add_argument("--no-sheet", action="store_true", help="skip views.png")
     p.add_argument("--out", required=True, help="output folder")
     add_device_arg(p)
@@ -48,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
     from partlift.summary import segmentation_summary
 
     load_kwargs = {} if args.points is None else {"n_points": args.points}
-    shape = load_shape(args.shape, **load_kwargs)
+    shape = load_shape(args.shape, up=args.up, **load_kwargs)
     method_options = {k: v for k, v in (("weights", args.weights), ("student", args.student)) if v}
     seg = Segmenter(
         teacher=args.teacher,
@@ -72,6 +79,7 @@ def run(args: argparse.Namespace) -> int:
         prepared = seg.prepare(shape)
         sheet = write_views_sheet(out / "views.png", prepared, seg.predictions(shape, labels.part_names), labels)
         summary["files"]["views"] = str(sheet)
+    summary["files"] = relative_files(summary["files"], out)  # relative to the output folder
     atomic_write_json(out / "summary.json", summary)
     counts = ", ".join(f"{k} {v}" for k, v in labels.counts().items())
     line = f"{shape.name}: {labels.n_points} points -> {counts}"

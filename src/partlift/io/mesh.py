@@ -54,6 +54,8 @@ def load_mesh(path: PathLike) -> trimesh.Trimesh:
     path = Path(path)
     if not path.is_file():
         raise ShapeFileError(f"{path}: no such file")
+    if path.suffix.lower() == ".obj":
+        _check_obj_vertices(path)
     try:
         # Same as trimesh.load(path, force="mesh") (= load_scene(...).to_mesh()), but keeping the
         # parts so that each face keeps its own texture and unwrapped UVs (see mesh_colour).
@@ -75,6 +77,31 @@ def load_mesh(path: PathLike) -> trimesh.Trimesh:
     if colours is not None and colours.n_faces == len(mesh.faces):
         mesh.metadata[METADATA_KEY] = colours
     return mesh
+
+
+def _check_obj_vertices(path: Path) -> None:
+    """Refuse an OBJ with NaN/inf vertex coordinates (trimesh drops their faces silently)."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ShapeFileError(f"{path}: cannot read ({describe(exc)})") from exc
+    low = data.lower()
+    if b"nan" not in low and b"inf" not in low:
+        return
+    bad = 0
+    for line in low.splitlines():
+        fields = line.split()
+        if len(fields) >= 4 and fields[0] == b"v":
+            try:
+                if not np.isfinite([float(f) for f in fields[1:4]]).all():
+                    bad += 1
+            except ValueError:
+                continue
+    if bad:
+        raise ShapeFileError(
+            f"{path}: {bad} vertices have NaN or infinite coordinates; the faces using them would be "
+            "dropped silently — fix or remove those vertices"
+        )
 
 
 def check_mesh_arg(mesh: Any, where: str) -> trimesh.Trimesh:

@@ -74,7 +74,11 @@ def ply_has_faces(path: PathLike) -> bool:
     for line in lines:
         parts = line.split()
         if len(parts) == 3 and parts[0] == "element" and parts[1] == "face":
-            return parts[2].isdigit() and int(parts[2]) > 0
+            if parts[2].isdigit() and int(parts[2]) > 0:
+                return True
+            log.info("%s: the PLY declares a face element with %s faces; reading it as a point cloud",
+                     path, parts[2])
+            return False
     return False
 
 

@@ -131,6 +131,32 @@ def claim_folder(settings: BenchSettings, fresh: bool = False) -> Path:
     return out
 
 
+_SOURCE_FLAGS = {"shots": ("--shots", "DIR, --shots synthetic:N or --shots root:K"),
+                 "collection": ("--collection", "synthetic:N, root:K or a folder")}
+
+
+def check_runnable(settings: BenchSettings) -> None:
+    """Refuse, before any work, a method that cannot run on any category at all.
+
+    A method that is not available in this build, or that needs few-shot shapes (PartSTAD) or a
+    collection (PartDistill) when no source was given, would be skipped everywhere after the
+    other methods' work, with the warning lost behind the progress bar (issue 13, item 11).
+    Per-category skips (a category without shots) stay skips, reported after the run.
+    """
+    check_methods(settings.methods)
+    for method in settings.methods:
+        ok, reason = method_status(method)
+        if not ok:
+            raise InputError(f"bench: {method} cannot run: {reason}; drop it from --methods")
+        need = NEEDS.get(base_method(method))
+        if need and getattr(settings, need) is None:
+            flag, forms = _SOURCE_FLAGS[need]
+            raise InputError(
+                f"bench: {method} needs {'few-shot shapes' if need == 'shots' else 'a collection'} "
+                f"and none was given: pass {flag} {forms}, or drop {method} from --methods"
+            )
+
+
 def _has_results(out: Path) -> bool:
     """True when a run in ``out`` recorded anything (a shape record or a preparation).
 
@@ -283,6 +309,7 @@ def run_bench(
 
     from partlift.bench.report import write_report
 
+    check_runnable(settings)
     out = claim_folder(settings, fresh)
     segmenter = make_segmenter(settings)
     plan = plan_run(settings, segmenter, progress=progress)

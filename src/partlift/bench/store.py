@@ -40,6 +40,7 @@ __all__ = [
     "write_record",
     "read_record",
     "read_arrays",
+    "skip_lines",
 ]
 
 logger = logging.getLogger(__name__)
@@ -125,3 +126,16 @@ def read_arrays(out: str | Path, method: str, shape_id: str) -> dict[str, np.nda
     except Exception as exc:  # zipfile.BadZipFile, EOFError, OSError, ValueError
         logger.warning("cannot read %s: %s: %s", npz, type(exc).__name__, exc)
         return None
+
+
+def skip_lines(out: str | Path) -> list[str]:
+    """One line per (method, category) the run skipped, with the reason, from ``details.json``
+    (printed after the progress bar, where a logged warning would be lost)."""
+    details = read_json(Path(out) / "details.json")
+    if not isinstance(details, dict):
+        return []
+    lines = []
+    for method, info in sorted((details.get("methods") or {}).items()):
+        for cat, reason in sorted(((info or {}).get("skipped") or {}).items()):
+            lines.append(f"skipped {method} on {cat}: {reason}")
+    return lines

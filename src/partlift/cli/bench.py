@@ -103,6 +103,10 @@ def _print_results(results: dict[str, Any], out: str) -> None:
         ap = "-" if r["map50"] is None else f"{r['map50']:.1f}"
         sps = "-" if r["seconds_per_shape"] is None else f"{r['seconds_per_shape']:.2f}"
         print(f"{m:<18} {miou:>6} {ap:>6} {n:>6} {sps:>8}")
+    from partlift.bench.store import skip_lines
+
+    for line in skip_lines(out):  # after the progress bar, where a warning would be lost
+        print(line)
     print(f"wrote {out}/results.json, {out}/report.md and {out}/plots/")
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 from partlift.cli.common import add_device_arg, atomic_write_json, versions
 from partlift.cli.helpformat import DefaultsHelpFormatter
 from partlift.cli.outdir import relative_files, shown_out
+from partlift.cli.recorded_teacher import resolve_teacher
 from partlift.pipeline import list_methods
 
 log = logging.getLogger(__name__)
@@ -29,7 +30,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("shape", help="a shape file (.ply, .obj, .glb, ...) or a PartNet-E shape folder")
     p.add_argument("--parts", nargs="+", default=None,
                    help="part names, e.g. --parts arm back leg seat (default: the shape's own part list)")
-    p.add_argument("--teacher", default="simulated", help="teacher name (see `partlift teachers`)")
+    p.add_argument("--teacher", default=None,
+                   help="teacher name (see `partlift teachers`; default: the teacher recorded in "
+                        "--weights/--student, else simulated)")
     p.add_argument("--method", default="partslip", choices=list_methods(), help="segmentation method")
     p.add_argument("--preset", default="partslip", help="render preset: partslip, fast or tiny")
     p.add_argument("--seed", type=int, default=0, help="seed for every random choice")
@@ -54,6 +57,7 @@ def run(args: argparse.Namespace) -> int:
     from partlift.pipeline import Segmenter
     from partlift.summary import segmentation_summary
 
+    args.teacher = resolve_teacher(args.teacher, args.weights, args.student)
     load_kwargs = {} if args.points is None else {"n_points": args.points}
     shape = load_shape(args.shape, up=args.up, **load_kwargs)
     method_options = {k: v for k, v in (("weights", args.weights), ("student", args.student)) if v}

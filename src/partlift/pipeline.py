@@ -31,6 +31,7 @@ import numpy as np
 
 from partlift.config import RenderConfig, render_preset, to_dict
 from partlift.errors import InputError
+from partlift.subsample import cap_points, carry_labels
 from partlift.teachers.base import check_part_names
 from partlift.types import PartLabels, Predictions, Shape, Views
 
@@ -191,6 +192,7 @@ class Segmenter:
             return self._prepared[key]
         timings: dict[str, float] = {}
         t = time.perf_counter()
+        shape = cap_points(shape, seed=self.seed)  # huge inputs: a capped subset (issue 13 item 4)
         given = normalize(shape)
         # METHODS §1.4 step 1: superpoints use normals estimated from the cloud (kNN PCA, as
         # PartSLIP's Open3D call), also when the input carries its own (e.g. mesh face normals),
@@ -253,9 +255,10 @@ class Segmenter:
             log.warning("%s: the teacher %s found no part of %s", shape.name, self.teacher.name, list(names))
         result = fn(self, prepared, preds)
         t3 = time.perf_counter()
-        return self._finish(prepared, names, preds, result, method,
-                            {"prepare": t1 - t0, "teacher": t2 - t1, "method": t3 - t2,
-                             **{f"prepare.{k}": v for k, v in prepared.timings.items()}})
+        return carry_labels(self._finish(prepared, names, preds, result, method,
+                                         {"prepare": t1 - t0, "teacher": t2 - t1, "method": t3 - t2,
+                                          **{f"prepare.{k}": v for k, v in prepared.timings.items()}}),
+                            shape, prepared.source)
 
     predict = segment  # STYLE §1: ``seg.predict(shape, parts=[...])``
 

@@ -57,13 +57,27 @@ def views_sheet(
     return image_grid(tiles, cols=cols)
 
 
+def _on_rendered_points(prepared, labels: PartLabels) -> np.ndarray:
+    """``labels.semantic`` on the rendered points: the same array, or — for a huge input whose
+    heavy stages ran on a subset (:mod:`partlift.subsample`) — each rendered point's own label,
+    found as its nearest input point."""
+    n = prepared.views.n_points
+    if labels.n_points == n or labels.xyz is None:
+        return labels.semantic
+    from scipy.spatial import cKDTree
+
+    _, idx = cKDTree(np.asarray(labels.xyz, np.float64)).query(
+        np.asarray(prepared.source.xyz, np.float64), k=1, workers=-1)
+    return labels.semantic[idx]
+
+
 def write_views_sheet(path: str | os.PathLike, prepared, predictions: Predictions, labels: PartLabels) -> Path:
     """Write ``views.png`` for a :class:`~partlift.pipeline.PreparedShape` and its result.
 
     ``labels`` must be on the prepared shape's points (the Segmenter keeps the input's points, so
     its labels are).
     """
-    sheet = views_sheet(prepared.views, predictions, labels.semantic, len(labels.part_names))
+    sheet = views_sheet(prepared.views, predictions, _on_rendered_points(prepared, labels), len(labels.part_names))
     path = Path(path)
     with atomic.replacing(path, suffix=".png") as tmp:
         Image.fromarray(sheet).save(tmp)

@@ -78,9 +78,11 @@ def voxel_subset(xyz: np.ndarray, max_points: int, seed: int = 0) -> tuple[np.nd
     return np.sort(chosen), float(size)
 
 
-def cap_points(shape: Shape, max_points: int = MAX_POINTS, seed: int = 0) -> Shape:
-    """``shape`` itself when it has at most ``max_points`` points, else its voxel subset
-    (:func:`voxel_subset`; labels, colours, normals and ``face_index`` follow their points)."""
+def cap_points(shape: Shape, max_points: int | None = None, seed: int = 0) -> Shape:
+    """``shape`` itself when it has at most ``max_points`` (default :data:`MAX_POINTS`) points,
+    else its voxel subset (:func:`voxel_subset`; labels, colours, normals and ``face_index``
+    follow their points)."""
+    max_points = MAX_POINTS if max_points is None else int(max_points)
     if shape.n_points <= max_points:
         return shape
     t = time.perf_counter()
@@ -117,7 +119,7 @@ def carry_labels(labels: PartLabels, shape: Shape, used: Shape) -> PartLabels:
         "n_used": used.n_points,
         "rule": "one point per voxel of a grid sized to the cap; labels to every input point "
                 "by nearest neighbour",
-        "max_points": MAX_POINTS,
+        "max_points": max(MAX_POINTS, used.n_points),
     }
     out = replace(
         labels,

@@ -86,6 +86,9 @@ def build_inputs(w: Path) -> None:
     far = w / "far" / "Chair" / "1"  # the same labelled chair, 1e6 from the origin (float64 pc.ply)
     shutil.copytree(chair, far)
     write_ply(far / "pc.ply", xyz + 1e6, rgb=shape.rgb)
+    near = w / "near" / "Chair" / "1"  # the reference: same folder name, same float64 file, at the origin
+    shutil.copytree(chair, near)
+    write_ply(near / "pc.ply", xyz, rgb=shape.rgb)
     write_ply(w / "tiny.ply", xyz * 1e-6, rgb=shape.rgb)
     write_ply(w / "huge.ply", xyz * 1e6, rgb=shape.rgb)
     (w / "nan.obj").write_text("v 0 0 0\nv 1 0 0\nv 0 1 0\nv nan 0 1\nf 1 2 3\nf 1 2 4\n")
@@ -156,7 +159,8 @@ def cases(w: Path) -> list[Case]:
              "exit 0 (was: 'all points identical')"),
         Case("offset 1e6, labelled folder", ["segment", str(w / "far" / "Chair" / "1"), *fast, "--out", o],
              "exit 0, same labels as at the origin"),
-        Case("the same chair at the origin", ["segment", chair, *fast, "--out", o], "exit 0 (reference)"),
+        Case("the same chair at the origin", ["segment", str(w / "near" / "Chair" / "1"), *fast, "--out", o],
+             "exit 0 (reference for the row above)"),
         Case("scale 1e-6", ["render", str(w / "tiny.ply"), "--preset", "tiny", "--out", o], "exit 0"),
         Case("scale 1e6", ["render", str(w / "huge.ply"), "--preset", "tiny", "--out", o], "exit 0"),
         Case("OBJ with a NaN vertex", ["segment", str(w / "nan.obj"), "--parts", "seat", *fast, "--out", o], "exit 2"),
@@ -218,8 +222,8 @@ def cases(w: Path) -> list[Case]:
                                        "--out", str(w / "fw.safetensors")], "exit 130, resumable", sigint_after=8.0),
         Case("Ctrl-C in distill", ["distill", "--collection", "synthetic:Chair:4", "--no-progress", "--out",
                                    str(w / "st.safetensors")], "exit 130, resumable", sigint_after=8.0),
-        Case("Ctrl-C in demo", ["demo", "--categories", "Chair", "--out", str(w / "demo")], "exit 130",
-             sigint_after=6.0),
+        Case("Ctrl-C in demo", ["demo", "--categories", "Chair", "Table", "--count", "4", "--out", str(w / "demo")],
+             "exit 130", sigint_after=6.0),
         Case("Ctrl-C in synth", ["synth", "--category", "Chair", "--count", "200", "--out", str(w / "syn")],
              "exit 130", sigint_after=5.0),
     ]
@@ -306,7 +310,8 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", default=str(ROOT / "docs" / "robustness.md"))
     ap.add_argument("--json", default=None, help="also write the raw rows as JSON here")
-    ap.add_argument("--only", default=None, help="run only cases whose name contains this")
+    ap.add_argument("--only", default=None, help="run only cases whose name contains this (with --json of a "
+                    "full run: refresh those rows in it and in the table)")
     args = ap.parse_args()
     w = Path(tempfile.mkdtemp(prefix="partlift-robust-"))
     try:
@@ -319,9 +324,12 @@ def main() -> int:
             row = run_case(case, w)
             rows.append(row)
             print(f"{row['exit']:>4}  {row['seconds']:>6}s  {row['case']}: {row['message'][:110]}", flush=True)
+        if args.only and args.json and Path(args.json).is_file():  # refresh those rows of a full run
+            fresh = {r["case"]: r for r in rows}
+            rows = [fresh.get(r["case"], r) for r in json.loads(Path(args.json).read_text(encoding="utf-8"))]
         if args.json:
             Path(args.json).write_text(json.dumps(rows, indent=1, ensure_ascii=False), encoding="utf-8")
-        if not args.only:
+        if not args.only or args.json:
             write_markdown(rows, Path(args.out))
         bad = [r["case"] for r in rows if r["traceback"]]
         print(f"{len(rows)} cases; tracebacks: {bad or 'none'}")

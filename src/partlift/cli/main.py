@@ -84,7 +84,8 @@ def _main(argv: Sequence[str] | None, *, settle: bool) -> int:
     # made torch 5-10x slower (render: 1.7 s -> 0.31 s for 10 views of 100k points). Only takes
     # effect if torch is not imported yet, and never overrides the user's own setting.
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-    command = "command"
+    words = list(sys.argv[1:] if argv is None else argv)
+    command = next((w for w in words if not w.startswith("-")), "command")  # until parsed
     with interrupt.catching_sigint() as sigint:
         try:
             parser = build_parser()

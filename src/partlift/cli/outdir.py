@@ -9,9 +9,10 @@ traceback after minutes of work. The kinds of destination:
   sibling staging folder (``.NAME.partial-PID-TOKEN``) and, only when the command succeeds, swaps
   it in place of ``NAME`` as a whole: files of an earlier run never remain beside the new ones,
   and a failed or interrupted run leaves the earlier folder untouched. An existing non-empty
-  folder is only replaced when partlift wrote it (it holds the ``.partlift-output`` marker, or a
-  ``summary.json`` / ``results.json`` / ``predictions.json`` / ``view_00.png`` of an older
-  version); otherwise the command refuses, so ``--out .`` can never delete a user's files.
+  folder is only replaced when partlift wrote it (it holds one of the files every such command
+  writes: ``summary.json`` (segment), ``results.json`` (demo), ``predictions.json`` (predict),
+  ``view_00.png`` (render)); otherwise the command refuses, so ``--out .`` can never delete a
+  user's files.
 * ``"file"`` (fit-weights, distill): a file; its sidecars (``.state.pt``, ``.log.json`` ...) sit
   beside it and an interrupted run resumes from them.
 * ``"root"`` (synth): a dataset root that runs add shapes to.
@@ -35,9 +36,8 @@ from partlift.errors import InputError
 
 log = logging.getLogger(__name__)
 
-MARKER = ".partlift-output"
-# Files by which an output folder of an older partlift (before the marker) is recognised.
-_LEGACY_OUTPUTS = ("summary.json", "results.json", "predictions.json", "view_00.png")
+# Files by which an output folder written by partlift (segment, demo, predict, render) is known.
+OUTPUT_FILES = ("summary.json", "results.json", "predictions.json", "view_00.png")
 KINDS = ("folder", "file", "root", "bench")
 
 
@@ -92,7 +92,7 @@ def check_out(path: str | os.PathLike, kind: str, flag: str = "--out") -> Path:
 def owned_by_partlift(folder: Path) -> bool:
     """True when ``folder`` is empty or an earlier partlift run wrote it."""
     names = {p.name for p in folder.iterdir()}
-    return not names or MARKER in names or any(n in names for n in _LEGACY_OUTPUTS)
+    return not names or any(n in names for n in OUTPUT_FILES)
 
 
 @contextlib.contextmanager
@@ -107,7 +107,6 @@ def owned_folder(target: Path, command: str) -> Iterator[Path]:
     staging = target.with_name(f".{target.name}.partial-{token}")
     staging.mkdir(parents=True)
     try:
-        (staging / MARKER).write_text(f"partlift {command}\n", encoding="utf-8")
         yield staging
     except BaseException:
         _remove(staging)
@@ -123,6 +122,7 @@ def owned_folder(target: Path, command: str) -> Iterator[Path]:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     shutil.rmtree(old, ignore_errors=True)
+    log.debug("partlift %s: %s replaced as a whole", command, target)
 
 
 def _remove(folder: Path) -> None:

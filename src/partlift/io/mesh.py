@@ -25,7 +25,7 @@ import trimesh
 
 from partlift.errors import InputError, ShapeFileError
 from partlift.io._common import PathLike, atomic_write, describe, make_shape
-from partlift.io._validate import check_rgb_arg
+from partlift.io._validate import check_rgb_arg, coordinate_dtype
 from partlift.io.mesh_colour import METADATA_KEY, FaceColours
 from partlift.types import Shape
 
@@ -162,7 +162,8 @@ def sample_mesh(
         seed: seed of ``np.random.default_rng``; equal seeds give equal samples.
 
     Returns:
-        xyz: (N, 3) float64 points in the mesh frame (kept float64 until centred).
+        xyz: (N, 3) float32 points in the mesh frame (float64 when float32 would round them by
+            more than 1e-6 of the extent, e.g. far from the origin; centred later in float64).
         rgb: (N, 3) float32 colours in [0, 1], or None when the mesh has no colour (see the
             module docstring for the order of colour sources).
         normals: (N, 3) float32 unit face normals of the source faces (winding-oriented).
@@ -192,7 +193,7 @@ def sample_mesh(
     uv[flip] = 1.0 - uv[flip]
     bary = np.column_stack([1.0 - uv[:, 0] - uv[:, 1], uv[:, 0], uv[:, 1]])  # (N, 3) weights
     t = tri[face_index]
-    xyz = np.einsum("nk,nkd->nd", bary, t.astype(np.float64))  # float64 until centred
+    xyz = coordinate_dtype(np.einsum("nk,nkd->nd", bary, t.astype(np.float64)))  # float64 only if needed
     fn = np.cross(t[:, 1] - t[:, 0], t[:, 2] - t[:, 0])
     normals = (fn / np.linalg.norm(fn, axis=1, keepdims=True)).astype(np.float32)
     rgb = None

@@ -102,7 +102,7 @@ def load_partnete_dir(
         meta: a ``{category: part names}`` table to use instead of the dataset root's / packaged one.
 
     Returns:
-        Shape with ``xyz`` (N, 3) float64 (as read; centred later in float64) in the object's own
+        Shape with ``xyz`` (N, 3) float32 (float64 where float32 would round it, far from the origin) in the object's own
         frame (not normalised), ``rgb``, ``semantic`` / ``instance`` (N,) int64 (None without
         ``label.npy``), ``part_names`` (``info.json``'s, else the category's from the table; None
         if unknown), ``category`` (``info.json``'s, else the parent folder's name),

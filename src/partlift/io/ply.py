@@ -86,7 +86,7 @@ def read_ply_cloud(path: PathLike, *, with_labels: bool = True) -> Shape:
     """Read a PLY point cloud.
 
     Returns:
-        Shape with ``xyz`` (N, 3) float64 (as read; centred later in float64) in the file's frame, ``rgb`` (N, 3) float32 in [0, 1]
+        Shape with ``xyz`` (N, 3) float32 (float64 where float32 would round it, far from the origin) in the file's frame, ``rgb`` (N, 3) float32 in [0, 1]
         or None, ``normals`` (N, 3) float32 unit or None, ``semantic`` / ``instance`` (N,) int64
         or None (``part_names`` is None: a bare PLY does not name its parts), ``name`` = file stem.
 

@@ -20,7 +20,7 @@ import torch
 import hf_tiny  # tests/ helper; imports transformers only inside its functions
 from partlift.errors import InputError, UnavailableError
 from partlift.teachers.base import MaskRefiner, RefinedTeacher, Teacher
-from partlift.teachers.hf import clipseg, common, grounding_dino, owlv2, sam
+from partlift.teachers.hf import adapter, clipseg, grounding_dino, owlv2, sam
 from partlift.types import Camera, Predictions, Views
 
 # Offline before transformers / huggingface_hub are first imported (conftest sets it too): without
@@ -107,7 +107,7 @@ def check_box_predictions(p: Predictions, n_views: int, feature_dim: int, thresh
     for v in range(n_views):
         s = p.score[p.view == v]
         assert np.all(np.diff(s) <= 0), "each view's boxes come by decreasing score"
-        assert s.size <= common.MAX_DETECTIONS
+        assert s.size <= adapter.MAX_DETECTIONS
 
 
 def assert_same_predictions(a: Predictions, b: Predictions) -> None:
@@ -155,25 +155,25 @@ def rect_cxcywh(frame_w: float, frame_h: float) -> torch.Tensor:
 
 
 def test_normalized_box_maps_back_to_the_rectangle_pixels() -> None:
-    box = common.normalized_cxcywh_to_screen_xyxy(rect_cxcywh(W, H), W, H).numpy()
+    box = adapter.normalized_cxcywh_to_screen_xyxy(rect_cxcywh(W, H), W, H).numpy()
     np.testing.assert_allclose(box, EXPECTED_BOX, atol=1e-5)
     inside = pixel_centres_inside(box)
     expected = np.zeros((H, W), bool)
     expected[R0 : R1 + 1, C0 : C1 + 1] = True
     np.testing.assert_array_equal(inside, expected)
     # corner-origin (HF "absolute" boxes, SAM prompts) is the same box shifted by half a pixel
-    np.testing.assert_allclose(common.screen_to_corner_xyxy(box), EXPECTED_BOX + 0.5)
+    np.testing.assert_allclose(adapter.screen_to_corner_xyxy(box), EXPECTED_BOX + 0.5)
 
 
 def test_mask_to_box_puts_every_mask_pixel_strictly_inside() -> None:
     mask = np.zeros((H, W), bool)
     mask[R0 : R1 + 1, C0 : C1 + 1] = True
     mask[R0, C0] = False  # not a full rectangle
-    box = common.mask_to_box(mask)
+    box = adapter.mask_to_box(mask)
     np.testing.assert_array_equal(box, EXPECTED_BOX)
     assert np.all(pixel_centres_inside(box)[mask])
     with pytest.raises(InputError):
-        common.mask_to_box(np.zeros((4, 4), bool))
+        adapter.mask_to_box(np.zeros((4, 4), bool))
 
 
 def test_nms_is_classwise_and_keeps_the_best() -> None:
@@ -184,20 +184,20 @@ def test_nms_is_classwise_and_keeps_the_best() -> None:
     scores = torch.tensor([0.8, 0.9, 0.7, 0.6, 0.95])
     labels = torch.tensor([0, 0, 1, 0, 0])
     # box 1 (0.9) suppresses box 0 (IoU 9/11 > 0.6); box 2 is another class; box 4 has IoU 0.5
-    keep = common.batched_nms(boxes, scores, labels, 0.6).tolist()
+    keep = adapter.batched_nms(boxes, scores, labels, 0.6).tolist()
     assert keep == [4, 1, 2, 3]
-    assert common.nms(boxes, scores, 0.6).tolist() == [4, 1, 3]
-    assert common.nms(boxes[:0], scores[:0], 0.6).numel() == 0
+    assert adapter.nms(boxes, scores, 0.6).tolist() == [4, 1, 3]
+    assert adapter.nms(boxes[:0], scores[:0], 0.6).numel() == 0
 
 
 def test_select_detections_thresholds_clips_and_caps() -> None:
     boxes = torch.tensor([[-5, -5, 10, 10], [70, 0, 80, 10], [0, 0, 5, 5], [30, 30, 40, 40]], dtype=torch.float32)
     scores = torch.tensor([0.9, 0.8, 0.1, 0.5])
     labels = torch.tensor([0, 0, 0, 1])
-    idx, kept = common.select_detections(scores, labels, boxes, threshold=0.2, image_size=(H, W))
+    idx, kept = adapter.select_detections(scores, labels, boxes, threshold=0.2, image_size=(H, W))
     assert idx.tolist() == [0, 3]  # 1 lies outside the image (empty after clipping), 2 is below
     np.testing.assert_allclose(kept[0].numpy(), [-0.5, -0.5, 10, 10])
-    idx, _ = common.select_detections(scores, labels, boxes, threshold=0.2, image_size=(H, W), max_detections=1)
+    idx, _ = adapter.select_detections(scores, labels, boxes, threshold=0.2, image_size=(H, W), max_detections=1)
     assert idx.tolist() == [0]
 
 
@@ -235,7 +235,7 @@ def test_unreachable_model_id_says_how_to_provide_weights_offline() -> None:
         owlv2.build(model="nonexistent-org/nonexistent-model")
     msg = str(err.value)
     assert "nonexistent-org/nonexistent-model" in msg
-    assert "download nonexistent-org/nonexistent-model" in msg and "model=/path" in msg
+    assert "download nonexistent-org/nonexistent-model" in msg and "--teacher owlv2:/path/to/dir" in msg
 
 
 @pytest.mark.parametrize("module", [grounding_dino, owlv2, sam, clipseg])
@@ -310,7 +310,7 @@ def test_teachers_follow_the_protocols(owl, gdino, refiner, seg) -> None:
 
 
 def test_local_checkpoint_folders_of_the_same_name_get_different_labels(tmp_path) -> None:
-    from partlift.teachers.hf.common import model_label
+    from partlift.teachers.hf.adapter import model_label
 
     a, b = tmp_path / "a" / "owlv2", tmp_path / "b" / "owlv2"
     for d, size in ((a, 3), (b, 4)):
@@ -504,7 +504,7 @@ def test_clipseg_regions_boxes_scores_features(seg, views) -> None:
         v, k, m = int(p.view[i]), int(p.label[i]), p.masks[i]
         assert m.any() and not (m & ~fg[v]).any(), "regions lie on the shape's pixels"
         assert np.all(pixel_centres_inside(p.boxes[i])[m])
-        np.testing.assert_array_equal(p.boxes[i], common.mask_to_box(m))
+        np.testing.assert_array_equal(p.boxes[i], adapter.mask_to_box(m))
         assert np.all(prob[v, k][m] > 0.2) and np.all(prob[v, k][m] >= prob[v][:, m].max(axis=0))
         np.testing.assert_allclose(p.score[i], prob[v, k][m].mean(), rtol=1e-5)
     for v in range(views.n_views):

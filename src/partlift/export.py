@@ -7,8 +7,10 @@ Layout of ``out_dir`` (DESIGN §1 "Outputs a user expects"):
 * ``<name>.ply`` — the points coloured by part (binary PLY with ``semantic``/``instance``
   properties), when the labels carry their points.
 * ``parts/<part>.ply`` — one PLY per part that has points, in its original colours.
-* ``face_labels.npy`` and ``<name>.glb`` — per-face labels and the mesh coloured by part, when
-  the input was a mesh.
+* ``face_labels.npy`` (F,) int64 part index per mesh face (-1 = unlabelled), ``face_instances.npy``
+  (F,) int64 instance id per face, and ``<name>.glb`` — the mesh coloured by part — when the
+  input was a mesh. Plain arrays: ``np.load`` reads them without ``allow_pickle`` (the PartNet-E
+  dataset's own ``face_labels.npy`` is a pickled dict; :func:`partlift.io.load_labels` reads both).
 
 Every file is written atomically by :mod:`partlift.io`.
 """
@@ -70,8 +72,12 @@ def save_labels(labels: Any, out_dir: str | os.PathLike, *, name: str = "labels"
             written[f"part:{part}"] = str(path)
     if labels.mesh is not None and labels.face_semantic is not None:
         face_path = out / "face_labels.npy"
-        pio.save_face_labels(face_path, labels.face_semantic, labels.face_instance)
+        _atomic_save_npy(face_path, labels.face_semantic.astype(np.int64))
         written["face_labels"] = str(face_path)
+        if labels.face_instance is not None:
+            face_ins = out / "face_instances.npy"
+            _atomic_save_npy(face_ins, labels.face_instance.astype(np.int64))
+            written["face_instances"] = str(face_ins)
         pal = np.vstack([part_palette(n_parts), [[170, 170, 170]]]).astype(np.uint8)
         face_rgb = pal[np.where(labels.face_semantic < 0, n_parts, labels.face_semantic)]
         glb = out / f"{_safe_filename(name)}.glb"

@@ -35,8 +35,8 @@ NORMAL_K = 30
 NORMAL_RADIUS = 0.1
 # A plane needs 3 points; a point with fewer neighbours inside the radius uses its k nearest.
 NORMAL_MIN_NEIGHBORS = 3
-# Points whose spread is below this many float32 ulps of their distance from the origin are
-# "all identical": no scale can be defined for them.
+# Points whose spread is below this many ulps (of their own float dtype) of their distance from
+# the origin are "all identical": no scale can be defined for them.
 _DEGENERATE_ULPS = 8.0
 
 _MODES = ("centroid", "bbox")
@@ -61,14 +61,19 @@ def normalize_transform(xyz: np.ndarray, mode: str = "centroid") -> NormalizeTra
     """
     if mode not in _MODES:
         raise InputError(f"normalize: unknown mode {mode!r}; choose one of {list(_MODES)}")
-    pts = np.asarray(xyz, dtype=np.float64)
+    given = np.asarray(xyz)
+    pts = given.astype(np.float64, copy=False)
     if pts.ndim != 2 or pts.shape[1] != 3 or len(pts) == 0:
         raise InputError(f"normalize: expected (N, 3) points with N >= 1, got shape {pts.shape}")
     if not np.isfinite(pts).all():
         raise InputError("normalize: the points contain NaN or infinite coordinates")
     center = pts.mean(axis=0) if mode == "centroid" else 0.5 * (pts.min(axis=0) + pts.max(axis=0))
     scale = float(np.sqrt(((pts - center) ** 2).sum(axis=1).max()))
-    tiny = _DEGENERATE_ULPS * float(np.finfo(np.float32).eps) * max(float(np.abs(center).max()), 1e-30)
+    # "Identical" is judged at the precision the points were given in (float32 or float64):
+    # a spread below a few ulps of their distance from the origin is rounding, not size. A
+    # float64 cloud 1e6 from the origin keeps ~1e-10 resolution, so a 1 m object there is fine.
+    eps = float(np.finfo(given.dtype if given.dtype.kind == "f" else np.float64).eps)
+    tiny = _DEGENERATE_ULPS * eps * max(float(np.abs(center).max()), 1e-30)
     if scale <= tiny:
         raise InputError(
             f"normalize: all {len(pts)} points are identical (at {np.round(center, 6).tolist()}); "
@@ -141,7 +146,8 @@ def estimate_normals(
     Raises:
         InputError: bad array or parameter.
     """
-    pts = np.asarray(xyz, dtype=np.float64)
+    given = np.asarray(xyz)
+    pts = given.astype(np.float64, copy=False)
     if pts.ndim != 2 or pts.shape[1] != 3 or len(pts) == 0:
         raise InputError(f"estimate_normals: expected (N, 3) points with N >= 1, got shape {pts.shape}")
     if not np.isfinite(pts).all():

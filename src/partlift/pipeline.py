@@ -36,6 +36,8 @@ from partlift.keys import shape_key
 from partlift.methods import MethodContext, get_method, list_methods, method_config, run_method
 from partlift.names import validate_parts
 from partlift.part_labels import PartLabels
+from partlift.subsample import cap_points, carry_labels
+from partlift.teachers.base import check_part_names
 from partlift.types import MethodResult, Predictions, PreparedShape, Shape
 
 __all__ = ["Segmenter", "PreparedShape", "MethodResult", "list_methods", "validate_parts", "shape_key"]
@@ -137,6 +139,7 @@ class Segmenter:
         if key in self._prepared:
             self._prepared.move_to_end(key)
             return self._prepared[key]
+        shape = cap_points(shape, seed=self.seed)  # huge inputs: a capped subset (issue 13 item 4)
         prepared = prepare_shape(shape, self.render_config, superpoint_config=self.superpoint_config,
                                  device=self.device)
         self._prepared[key] = prepared
@@ -172,6 +175,7 @@ class Segmenter:
         shape = prepared.shape if prepared.shape.category == category else prepared.shape.replace(category=category)
         pkey = (prepared.key, names, category)
         if pkey not in self._predictions:
+            check_part_names(self.teacher, names, shape)  # issue 13 item 6
             self._predictions[pkey] = self.predict_views(shape, prepared.views, names)
             while len(self._predictions) > 4 * self._cache_size:
                 self._predictions.popitem(last=False)
@@ -212,9 +216,10 @@ class Segmenter:
             log.warning("%s: the teacher %s found no part of %s", shape.name, self.teacher.name, list(names))
         result = fn(prepared, preds, config, context)
         t3 = time.perf_counter()
-        return self._finish(prepared, names, preds, result, method,
-                            {"prepare": t1 - t0, "teacher": t2 - t1, "method": t3 - t2,
-                             **{f"prepare.{k}": v for k, v in prepared.timings.items()}})
+        return carry_labels(self._finish(prepared, names, preds, result, method,
+                                         {"prepare": t1 - t0, "teacher": t2 - t1, "method": t3 - t2,
+                                          **{f"prepare.{k}": v for k, v in prepared.timings.items()}}),
+                            shape, prepared.source)
 
     predict = segment  # STYLE §1: ``seg.predict(shape, parts=[...])``
 

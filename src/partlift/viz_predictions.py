@@ -1,7 +1,9 @@
 """Draw a teacher's 2D predictions on the rendered views (PNG outputs of ``partlift predict``).
 
 Each prediction is drawn in its part's colour (:func:`partlift.palette.part_palette`): the mask,
-when present, as a semi-transparent fill; the box as an outline; and a tag ``"<part> 0.87"``.
+when present, as its outline over a light tint (a strong fill read as texture); the box as an
+outline; and a tag ``"<part> 0.87"`` whose text size scales with the image (~1/20 of its short
+side, at least 11 px), so that it stays legible when the image is shown small.
 Also writes the predictions as JSON (boxes, labels, names, scores; masks optionally as ``.npz``).
 """
 
@@ -23,14 +25,31 @@ from partlift.types import Predictions, Views
 
 __all__ = [
     "draw_predictions",
+    "scaled_font",
     "predictions_to_json",
     "save_prediction_pngs",
     "save_predictions_json",
     "save_prediction_masks",
 ]
 
-MASK_ALPHA = 0.45
-"""Opacity of a mask fill."""
+MASK_ALPHA = 0.18
+"""Opacity of a mask's tint (its outline is drawn opaque)."""
+
+
+def scaled_font(image_height: int, fraction: float = 1 / 20, minimum: int = 11) -> ImageFont.ImageFont:
+    """PIL's default font at ``max(minimum, fraction * image_height)`` pixels."""
+    size = max(minimum, round(fraction * image_height))
+    try:
+        return ImageFont.load_default(size=size)
+    except TypeError:  # Pillow < 10.1: fixed-size bitmap font
+        return ImageFont.load_default()
+
+
+def _mask_outline(mask: np.ndarray, width: int) -> np.ndarray:
+    """Pixels of ``mask`` within ``width`` pixels of its border."""
+    from scipy.ndimage import binary_erosion
+
+    return mask & ~binary_erosion(mask, iterations=width, border_value=0)
 
 
 def draw_predictions(image: np.ndarray, preds: Predictions, view: int) -> np.ndarray:
@@ -50,15 +69,17 @@ def draw_predictions(image: np.ndarray, preds: Predictions, view: int) -> np.nda
     idx = np.flatnonzero(preds.view == view)
     idx = idx[np.argsort(preds.score[idx], kind="stable")]
     out = image.astype(np.float32)
+    h, w = preds.image_size
+    width = max(1, round(min(h, w) / 300))
     if preds.masks is not None:
         for d in idx:
             m = preds.masks[d]
             out[m] = (1 - MASK_ALPHA) * out[m] + MASK_ALPHA * pal[preds.label[d]]
+        for d in idx:
+            out[_mask_outline(preds.masks[d], 2 * width)] = pal[preds.label[d]]
     pil = Image.fromarray(np.clip(out + 0.5, 0, 255).astype(np.uint8))
     draw = ImageDraw.Draw(pil)
-    font = ImageFont.load_default()
-    h, w = preds.image_size
-    width = max(1, round(min(h, w) / 300))
+    font = scaled_font(min(h, w))
     for d in idx:
         col = tuple(int(c) for c in pal[preds.label[d]])
         x1, y1, x2, y2 = (float(t) for t in preds.boxes[d])
@@ -66,7 +87,8 @@ def draw_predictions(image: np.ndarray, preds: Predictions, view: int) -> np.nda
         x1, y1, x2, y2 = math.floor(x1), math.floor(y1), math.ceil(x2), math.ceil(y2)
         draw.rectangle([x1, y1, x2, y2], outline=col, width=width)
         tag = f"{preds.part_names[preds.label[d]]} {preds.score[d]:.2f}"
-        tx, ty = max(0.0, x1), max(0.0, y1 - 11)
+        th = draw.textbbox((0, 0), tag, font=font)[3]
+        tx, ty = max(0.0, x1), max(0.0, y1 - th - 2)
         bbox = draw.textbbox((tx, ty), tag, font=font)
         draw.rectangle(bbox, fill=col)
         draw.text((tx, ty), tag, fill=(0, 0, 0), font=font)

@@ -108,8 +108,12 @@ def check_methods(methods: tuple[str, ...]) -> None:
         raise InputError(f"bench: unknown method(s) {unknown}; choose from {list_methods()}")
 
 
+LOCK_FILE = ".lock"  # held by the running `partlift bench` (partlift.cli.outdir.lock_folder)
+
+
 def claim_folder(settings: BenchSettings, fresh: bool = False) -> Path:
-    """Make ``settings.out`` this run's folder; refuse one holding a run with other settings.
+    """Make ``settings.out`` this run's folder; refuse one holding a run with other settings
+    that recorded results (one that recorded none is taken over).
 
     With ``fresh`` a previous run's results in the folder (``shapes/``, ``prepared/``, reports)
     are deleted first — only when the folder is a benchmark folder (it has ``run.json``).
@@ -123,18 +127,53 @@ def claim_folder(settings: BenchSettings, fresh: bool = False) -> Path:
         for name in ("results.json", "details.json", "report.md", "sweep.json", RUN_FILE):
             (out / name).unlink(missing_ok=True)
         info = None
-    elif isinstance(info, dict) and info.get("fingerprint") != settings.fingerprint():
+    elif isinstance(info, dict) and info.get("fingerprint") != settings.fingerprint() and _has_results(out):
         raise InputError(
             f"bench: {out} holds a run with other settings (dataset, teacher, shots, preset, seed, ...); "
             "use another --out, or --fresh to delete that run's results and start over"
         )
-    elif out.is_dir() and any(out.iterdir()) and not isinstance(info, dict):
+    elif out.is_dir() and any(p.name != LOCK_FILE for p in out.iterdir()) and not isinstance(info, dict):
         raise InputError(
             f"bench: {out} exists and is not a benchmark folder (no {RUN_FILE}); choose an empty or new --out"
         )
     out.mkdir(parents=True, exist_ok=True)
     atomic_write_json(run_file, {"fingerprint": settings.fingerprint(), "settings": settings.result_key()})
     return out
+
+
+_SOURCE_FLAGS = {"shots": ("--shots", "DIR, --shots synthetic:N or --shots root:K"),
+                 "collection": ("--collection", "synthetic:N, root:K or a folder")}
+
+
+def check_runnable(settings: BenchSettings) -> None:
+    """Refuse, before any work, a method that cannot run on any category at all.
+
+    A method that is not available in this build, or that needs few-shot shapes (PartSTAD) or a
+    collection (PartDistill) when no source was given, would be skipped everywhere after the
+    other methods' work, with the warning lost behind the progress bar (issue 13, item 11).
+    Per-category skips (a category without shots) stay skips, reported after the run.
+    """
+    check_methods(settings.methods)
+    for method in settings.methods:
+        ok, reason = method_status(method)
+        if not ok:
+            raise InputError(f"bench: {method} cannot run: {reason}; drop it from --methods")
+        need = needs_source(method)
+        if need and getattr(settings, need) is None:
+            flag, forms = _SOURCE_FLAGS[need]
+            raise InputError(
+                f"bench: {method} needs {'few-shot shapes' if need == 'shots' else 'a collection'} "
+                f"and none was given: pass {flag} {forms}, or drop {method} from --methods"
+            )
+
+
+def _has_results(out: Path) -> bool:
+    """True when a run in ``out`` recorded anything (a shape record or a preparation).
+
+    A run that failed before recording anything (a bad ``--root``) does not pin its settings:
+    the corrected command takes the folder over without ``--fresh``.
+    """
+    return any(p.is_file() for name in ("shapes", "prepared") for p in (out / name).rglob("*"))
 
 
 def plan_run(settings: BenchSettings, segmenter: Segmenter | None = None, progress: bool = False) -> Plan:
@@ -276,6 +315,7 @@ def run_bench(
 
     from partlift.bench.report import write_report
 
+    check_runnable(settings)
     out = claim_folder(settings, fresh)
     segmenter = make_segmenter(settings)
     plan = plan_run(settings, segmenter, progress=progress)

@@ -40,6 +40,7 @@ __all__ = [
     "write_record",
     "read_record",
     "read_arrays",
+    "skip_lines",
 ]
 
 logger = logging.getLogger(__name__)
@@ -94,9 +95,26 @@ def read_record(out: str | Path, method: str, shape_id: str, fingerprint: str | 
         return None
     if fingerprint is not None and rec.get("fingerprint") != fingerprint:
         return None
-    if rec.get("has_arrays") and not npz.is_file():
+    if rec.get("has_arrays") and not _readable_npz(npz):
         return None
     return rec
+
+
+def _readable_npz(path: Path) -> bool:
+    """True when ``path`` is an ``.npz`` whose zip directory reads (cheap: no array is loaded).
+
+    A truncated or corrupt file (a disk filled up, a copy cut short) is warned about and its
+    record treated as missing, so the shape is recomputed instead of failing every rerun.
+    """
+    if not path.is_file():
+        return False
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            z.files  # noqa: B018 - reading the zip directory is the check
+    except Exception as exc:  # zipfile.BadZipFile, EOFError, OSError, ValueError: all "unreadable"
+        logger.warning("%s is unreadable (%s); recomputing that shape", path, type(exc).__name__)
+        return False
+    return True
 
 
 def read_arrays(out: str | Path, method: str, shape_id: str) -> dict[str, np.ndarray] | None:
@@ -105,6 +123,19 @@ def read_arrays(out: str | Path, method: str, shape_id: str) -> dict[str, np.nda
     try:
         with np.load(npz, allow_pickle=False) as z:
             return {k: z[k] for k in z.files}
-    except (OSError, ValueError) as exc:
-        logger.warning("cannot read %s: %s", npz, exc)
+    except Exception as exc:  # zipfile.BadZipFile, EOFError, OSError, ValueError
+        logger.warning("cannot read %s: %s: %s", npz, type(exc).__name__, exc)
         return None
+
+
+def skip_lines(out: str | Path) -> list[str]:
+    """One line per (method, category) the run skipped, with the reason, from ``details.json``
+    (printed after the progress bar, where a logged warning would be lost)."""
+    details = read_json(Path(out) / "details.json")
+    if not isinstance(details, dict):
+        return []
+    lines = []
+    for method, info in sorted((details.get("methods") or {}).items()):
+        for cat, reason in sorted(((info or {}).get("skipped") or {}).items()):
+            lines.append(f"skipped {method} on {cat}: {reason}")
+    return lines

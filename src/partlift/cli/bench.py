@@ -93,20 +93,11 @@ def _print_results(results: dict[str, Any], out: str) -> None:
         ap = "-" if r["map50"] is None else f"{r['map50']:.1f}"
         sps = "-" if r["seconds_per_shape"] is None else f"{r['seconds_per_shape']:.2f}"
         print(f"{m:<18} {miou:>6} {ap:>6} {n:>6} {sps:>8}")
-    _print_skipped(out)
+    from partlift.bench.store import skip_lines
+
+    for line in skip_lines(out):  # after the progress bar, where a warning would be lost
+        print(line)
     print(f"wrote {out}/results.json, {out}/report.md and {out}/plots/")
-
-
-def _print_skipped(out: str) -> None:
-    """One line per (method, category) the run skipped, with its reason (from details.json)."""
-    import json
-    from pathlib import Path
-
-    path = Path(out) / "details.json"
-    details = json.loads(path.read_text()) if path.is_file() else {}
-    for method, det in details.get("methods", {}).items():
-        for cat, reason in sorted(det.get("skipped", {}).items()):
-            print(f"skipped {method} on {cat}: {reason}")
 
 
 def run(args: argparse.Namespace) -> int:

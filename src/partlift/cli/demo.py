@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 from partlift.cli.common import add_device_arg, atomic_write_json, versions
+from partlift.cli.outdir import shown_out
 from partlift.methods import list_methods
 
 DEFAULT_CATEGORIES = ("Chair", "Table", "StorageFurniture", "Bottle", "Lamp", "Kettle")
@@ -122,7 +123,7 @@ def run(args: argparse.Namespace) -> int:
         results = json.loads((out / "results.json").read_text())
         results["learned"] = learned
         atomic_write_json(out / "results.json", results)
-    print(f"\nwrote {out}/ (results.json; per category: views.png, coloured PLY, per-part PLYs, "
+    print(f"\nwrote {shown_out(args)}/ (results.json; per category: views.png, coloured PLY, per-part PLYs, "
           f"GLB{'; learned/: the unlabelled meshes, segmented' if learned else ''}) in "
           f"{time.perf_counter() - t_start:.0f} s")
     return 0

@@ -16,6 +16,7 @@ import logging
 from pathlib import Path
 
 from partlift.cli.common import add_device_arg
+from partlift.cli.outdir import shown_out
 
 log = logging.getLogger(__name__)
 
@@ -90,5 +91,5 @@ def run(args: argparse.Namespace) -> int:
     files = [p.name for p in pngs[:1]] + (["..."] if len(pngs) > 1 else []) + ["predictions.json"]
     if masks is not None:
         files.append(masks.name)
-    print(f"wrote {out}/ ({', '.join(files)})")
+    print(f"wrote {shown_out(args)}/ ({', '.join(files)})")
     return 0

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from partlift.cli.common import add_device_arg
+from partlift.cli.outdir import shown_out
 from partlift.config import RENDER_PRESETS
 
 log = logging.getLogger(__name__)
@@ -49,5 +50,5 @@ def run(args: argparse.Namespace) -> int:
     log.info("wrote %d views of %s to %s", views.n_views, shape.name, out)
     h, w = views.image_size
     print(f"{shape.name}: {views.n_views} views of {w}x{h} ({shape.n_points} points, "
-          f"{views.visible.any(axis=0).mean():.1%} visible in some view) -> {out}")
+          f"{views.visible.any(axis=0).mean():.1%} visible in some view) -> {shown_out(args)}")
     return 0

@@ -8,6 +8,9 @@ import logging
 from pathlib import Path
 
 from partlift.cli.common import add_device_arg, atomic_write_json, versions
+from partlift.cli.helpformat import DefaultsHelpFormatter
+from partlift.cli.outdir import relative_files, shown_out
+from partlift.cli.recorded_teacher import resolve_teacher
 from partlift.methods import list_methods
 from partlift.overrides import STAGES, add_set_arguments, check_set, parse_set
 
@@ -17,17 +20,21 @@ log = logging.getLogger(__name__)
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "segment",
+        formatter_class=DefaultsHelpFormatter,
         help="segment a point cloud or mesh into named parts",
         description="Segment SHAPE into the given parts and write semantic.npy, instance.npy, "
-        "a coloured PLY (and GLB + face_labels.npy for meshes), one PLY per part, summary.json "
-        "and views.png into --out.",
+        "a coloured PLY (and GLB + face_labels.npy/face_instances.npy for meshes), one PLY per "
+        "part, summary.json and views.png into --out. Paths in summary.json are relative to --out. "
+        "A run replaces --out as a whole: an earlier run's files never remain beside the new ones, "
+        "and a failed or interrupted run leaves them untouched. Meshes are taken as Y-up (see --up).",
     )
     p.add_argument("shape", help="a shape file (.ply, .obj, .glb, ...) or a PartNet-E shape folder")
     p.add_argument("--parts", nargs="+", default=None,
                    help="part names, e.g. --parts arm back leg seat (default: the shape's own part list)")
     p.add_argument("--teacher", default=None,
-                   help="teacher name (see `partlift teachers`; default: simulated for a labelled shape, "
-                        "learned for an unlabelled one of a category it knows)")
+                   help="teacher name (see `partlift teachers`; default: the teacher recorded in "
+                        "--weights/--student, else simulated for a labelled shape and learned for an "
+                        "unlabelled one of a category it knows)")
     p.add_argument("--category", default=None,
                    help="the shape's category, e.g. KitchenPot (default: from a PartNet-E folder or the path)")
     p.add_argument("--method", default="partslip", choices=list_methods(), help="segmentation method")
@@ -41,6 +48,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_set_arguments(p, "render.image_size=400, superpoints.k=20 or partslip.region=mask (the chosen "
                       "--method's section)")
     p.add_argument("--points", type=int, default=None, help="points to sample from a mesh input")
+    p.add_argument("--up", choices=("y", "z", "x"), default="y",
+                   help="the input's up axis: y (glTF, PartNet-E), z (CAD, scans) or x; the shape is "
+                        "rotated to Y-up before rendering and outputs are written in that frame")
     p.add_argument("--no-sheet", action="store_true", help="skip views.png")
     p.add_argument("--out", required=True, help="output folder")
     add_device_arg(p)
@@ -56,10 +66,12 @@ def run(args: argparse.Namespace) -> int:
     from partlift.superpoints import SuperpointConfig
     from partlift.teachers.registry import seed_options
 
+    if args.teacher is None and (args.weights or args.student):
+        args.teacher = resolve_teacher(None, args.weights, args.student)
     settings = parse_set(args.set, what="segment: --set")
     check_set(settings, [*STAGES, args.method], what="segment: --set")
     load_kwargs = {} if args.points is None else {"n_points": args.points}
-    shape = load_shape(args.shape, **load_kwargs)
+    shape = load_shape(args.shape, up=args.up, **load_kwargs)
     shape, teacher = _category_and_teacher(shape, args)
     method_options = dict(settings.get(args.method, {}))
     method_options.update({k: v for k, v in (("weights", args.weights), ("student", args.student)) if v})
@@ -87,13 +99,14 @@ def run(args: argparse.Namespace) -> int:
         prepared = seg.prepare(shape)
         sheet = write_views_sheet(out / "views.png", prepared, seg.predictions(shape, labels.part_names), labels)
         summary["files"]["views"] = str(sheet)
+    summary["files"] = relative_files(summary["files"], out)  # relative to the output folder
     atomic_write_json(out / "summary.json", summary)
     counts = ", ".join(f"{k} {v}" for k, v in labels.counts().items())
     line = f"{shape.name}: {labels.n_points} points -> {counts}"
     if summary.get("miou") is not None:
         line += f" | mIoU {100 * summary['miou']:.1f}"
     print(line)
-    print(f"wrote {out}/ ({', '.join(sorted(Path(p).name for p in summary['files'].values()))})")
+    print(f"wrote {shown_out(args)}/ ({', '.join(sorted(Path(p).name for p in summary['files'].values()))})")
     log.debug(json.dumps(summary["timings"]))
     return 0
 

@@ -24,6 +24,7 @@ import numpy as np
 
 from partlift.atomic import replacing
 from partlift.errors import InputError, ShapeFileError
+from partlift.io._validate import coordinate_dtype
 from partlift.types import Shape
 
 log = logging.getLogger(__name__)
@@ -136,8 +137,11 @@ def make_shape(source: str, **fields: Any) -> Shape:
         raise ShapeFileError(f"{source}: expected (N, 3) coordinates, got shape {xyz.shape}")
     if xyz.shape[0] == 0:
         raise ShapeFileError(f"{source}: the file holds 0 points; expected a non-empty point cloud")
+    # Coordinates stay float64 where float32 would round them (a cloud 1e5 from the origin was
+    # quantised to ~8 mm, issue 13 item 3); centring happens later, in float64
+    # (geometry.normalize). Everything else is float32, as before.
     try:
-        return Shape(xyz=np.ascontiguousarray(xyz, dtype=np.float32), **fields)
+        return Shape(xyz=np.ascontiguousarray(coordinate_dtype(xyz)), **fields)
     except ShapeFileError:
         raise
     except InputError as exc:

@@ -9,14 +9,31 @@ import numpy as np
 from partlift.errors import InputError
 
 
-def check_xyz_arg(xyz: Any, where: str) -> np.ndarray:
-    """(N, 3) finite float coordinates -> float32."""
+def check_xyz_arg(xyz: Any, where: str, *, keep_float64: bool = False) -> np.ndarray:
+    """(N, 3) finite float coordinates -> float32 (float64 kept with ``keep_float64`` when
+    float32 would move a point by more than 1e-6 of the cloud's extent, e.g. far from the origin)."""
     a = np.asarray(xyz)
     if a.ndim != 2 or a.shape[1] != 3 or a.dtype.kind not in "fiu":
         raise InputError(f"{where}: expected xyz of shape (N, 3) and a numeric dtype, got {a.shape} {a.dtype}")
     if not np.isfinite(a).all():
         raise InputError(f"{where}: xyz contains NaN or infinite values; remove those points first")
-    return a.astype(np.float32)
+    return coordinate_dtype(a) if keep_float64 else a.astype(np.float32)
+
+
+def coordinate_dtype(xyz: np.ndarray) -> np.ndarray:
+    """(N, 3) coordinates as float32, unless float32 would move a point by more than 1e-6 of the
+    cloud's extent (far from the origin: a 1 m object at 1e5 m) — then float64 (issue 13 item 3).
+
+    Ordinary inputs (float32 files, unit-scale meshes) stay float32 exactly as before.
+    """
+    a = np.asarray(xyz)
+    if a.dtype != np.float64 or not len(a):
+        return a.astype(np.float32)
+    low = a.astype(np.float32)
+    extent = float((a.max(axis=0) - a.min(axis=0)).max())
+    if float(np.abs(a - low).max()) > 1e-6 * extent:
+        return a
+    return low
 
 
 def check_normals_arg(normals: Any, n: int, where: str) -> np.ndarray:

@@ -25,7 +25,7 @@ import trimesh
 
 from partlift.errors import InputError, ShapeFileError
 from partlift.io._common import PathLike, atomic_write, describe, make_shape
-from partlift.io._validate import check_rgb_arg
+from partlift.io._validate import check_rgb_arg, coordinate_dtype
 from partlift.io.mesh_colour import METADATA_KEY, FaceColours
 from partlift.types import Shape
 
@@ -54,6 +54,8 @@ def load_mesh(path: PathLike) -> trimesh.Trimesh:
     path = Path(path)
     if not path.is_file():
         raise ShapeFileError(f"{path}: no such file")
+    if path.suffix.lower() == ".obj":
+        _check_obj_vertices(path)
     try:
         # Same as trimesh.load(path, force="mesh") (= load_scene(...).to_mesh()), but keeping the
         # parts so that each face keeps its own texture and unwrapped UVs (see mesh_colour).
@@ -75,6 +77,31 @@ def load_mesh(path: PathLike) -> trimesh.Trimesh:
     if colours is not None and colours.n_faces == len(mesh.faces):
         mesh.metadata[METADATA_KEY] = colours
     return mesh
+
+
+def _check_obj_vertices(path: Path) -> None:
+    """Refuse an OBJ with NaN/inf vertex coordinates (trimesh drops their faces silently)."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ShapeFileError(f"{path}: cannot read ({describe(exc)})") from exc
+    low = data.lower()
+    if b"nan" not in low and b"inf" not in low:
+        return
+    bad = 0
+    for line in low.splitlines():
+        fields = line.split()
+        if len(fields) >= 4 and fields[0] == b"v":
+            try:
+                if not np.isfinite([float(f) for f in fields[1:4]]).all():
+                    bad += 1
+            except ValueError:
+                continue
+    if bad:
+        raise ShapeFileError(
+            f"{path}: {bad} vertices have NaN or infinite coordinates; the faces using them would be "
+            "dropped silently — fix or remove those vertices"
+        )
 
 
 def check_mesh_arg(mesh: Any, where: str) -> trimesh.Trimesh:
@@ -135,7 +162,8 @@ def sample_mesh(
         seed: seed of ``np.random.default_rng``; equal seeds give equal samples.
 
     Returns:
-        xyz: (N, 3) float32 points in the mesh frame.
+        xyz: (N, 3) float32 points in the mesh frame (float64 when float32 would round them by
+            more than 1e-6 of the extent, e.g. far from the origin; centred later in float64).
         rgb: (N, 3) float32 colours in [0, 1], or None when the mesh has no colour (see the
             module docstring for the order of colour sources).
         normals: (N, 3) float32 unit face normals of the source faces (winding-oriented).
@@ -165,7 +193,7 @@ def sample_mesh(
     uv[flip] = 1.0 - uv[flip]
     bary = np.column_stack([1.0 - uv[:, 0] - uv[:, 1], uv[:, 0], uv[:, 1]])  # (N, 3) weights
     t = tri[face_index]
-    xyz = np.einsum("nk,nkd->nd", bary, t).astype(np.float32)
+    xyz = coordinate_dtype(np.einsum("nk,nkd->nd", bary, t.astype(np.float64)))  # float64 only if needed
     fn = np.cross(t[:, 1] - t[:, 0], t[:, 2] - t[:, 0])
     normals = (fn / np.linalg.norm(fn, axis=1, keepdims=True)).astype(np.float32)
     rgb = None

@@ -2,13 +2,18 @@
 
 ``<root>/<Category>/<id>/`` holds ``pc.ply`` (the coloured cloud), optionally ``label.npy``
 (PartNet-E dict ``semantic_seg`` / ``instance_seg``), ``mesh.glb`` and ``face_labels.npy`` (the
-same dict per face of ``trimesh.load(mesh.glb, force="mesh")``). The category is the parent
-folder's name; its part names come from ``<root>/PartNetE_meta.json`` when that file exists,
+same dict per face of ``trimesh.load(mesh.glb, force="mesh")``) and ``info.json``.
+
+The category and part names come from the folder's own ``info.json`` first (keys ``category``
+and ``part_names``, as the real-data exports and ``partlift synth`` write them), so a shape folder
+copied out of its dataset keeps its labels' meaning. Without them the category is the parent
+folder's name, and its part names come from ``<root>/PartNetE_meta.json`` when that file exists,
 else from the packaged table (:mod:`partlift.data.meta`).
 """
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -28,6 +33,40 @@ PC_FILE = "pc.ply"
 LABEL_FILE = "label.npy"
 MESH_FILE = "mesh.glb"
 FACE_LABEL_FILE = "face_labels.npy"
+INFO_FILE = "info.json"
+
+
+def read_folder_info(shape_dir: Path) -> tuple[str | None, tuple[str, ...] | None]:
+    """``(category, part_names)`` from ``shape_dir/info.json``; None for what it lacks.
+
+    A missing file gives ``(None, None)``; an unreadable one, or fields of the wrong type, a
+    warning and None for those fields (the folder still loads, as it did without info.json).
+    """
+    path = shape_dir / INFO_FILE
+    if not path.is_file():
+        return None, None
+    try:
+        info = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        log.warning("%s: unreadable (%s); using the folder layout for category and part names", path,
+                    type(exc).__name__)
+        return None, None
+    if not isinstance(info, dict):
+        log.warning("%s: expected a JSON object, got %s; ignored", path, type(info).__name__)
+        return None, None
+    category = info.get("category")
+    if category is not None and not (isinstance(category, str) and category.strip()):
+        log.warning("%s: 'category' should be a non-empty string, got %r; ignored", path, category)
+        category = None
+    names = info.get("part_names")
+    if names is not None:
+        if (isinstance(names, list) and names and all(isinstance(n, str) and n.strip() for n in names)
+                and len(set(names)) == len(names)):
+            names = tuple(names)
+        else:
+            log.warning("%s: 'part_names' should be a list of distinct non-empty strings; ignored", path)
+            names = None
+    return category, names
 
 
 def is_partnete_dir(path: PathLike) -> bool:
@@ -63,9 +102,10 @@ def load_partnete_dir(
         meta: a ``{category: part names}`` table to use instead of the dataset root's / packaged one.
 
     Returns:
-        Shape with ``xyz`` (N, 3) float32 in the object's own frame (not normalised), ``rgb``,
-        ``semantic`` / ``instance`` (N,) int64 (None without ``label.npy``), ``part_names`` of the
-        category (None if it is not in the table), ``category`` = parent folder name,
+        Shape with ``xyz`` (N, 3) float32 (float64 where float32 would round it, far from the origin) in the object's own
+        frame (not normalised), ``rgb``, ``semantic`` / ``instance`` (N,) int64 (None without
+        ``label.npy``), ``part_names`` (``info.json``'s, else the category's from the table; None
+        if unknown), ``category`` (``info.json``'s, else the parent folder's name),
         ``name`` = ``"<Category>/<id>"``; with ``with_mesh``: ``mesh`` (same frame) and
         ``face_semantic`` / ``face_instance``. ``face_index`` is None: ``pc.ply`` is not sampled
         by partlift.
@@ -84,8 +124,12 @@ def load_partnete_dir(
             "(+ label.npy, mesh.glb, face_labels.npy)"
         )
     cloud = read_ply_cloud(pc_path, with_labels=False)
-    category = shape_dir.parent.name or None
-    names = _part_names(shape_dir, category, meta) if category else None
+    info_category, info_names = read_folder_info(shape_dir)
+    category = info_category or shape_dir.parent.name or None
+    if info_names is not None and meta is None:
+        names = info_names
+    else:
+        names = _part_names(shape_dir, category, meta) if category else None
     fields: dict = {}
     label_path = shape_dir / LABEL_FILE
     if with_labels and label_path.is_file():

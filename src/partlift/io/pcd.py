@@ -77,7 +77,7 @@ def read_pcd(path: PathLike, *, with_labels: bool = True) -> Shape:
     """Read a PCD point cloud (ascii or binary).
 
     Returns:
-        Shape with ``xyz`` (N, 3) float32, ``rgb`` (N, 3) float32 in [0, 1] or None, unit
+        Shape with ``xyz`` (N, 3) float32 (float64 where float32 would round it, far from the origin), ``rgb`` (N, 3) float32 in [0, 1] or None, unit
         ``normals`` or None, ``semantic`` / ``instance`` (N,) int64 or None, ``name`` = file stem.
 
     Raises:

@@ -74,7 +74,11 @@ def ply_has_faces(path: PathLike) -> bool:
     for line in lines:
         parts = line.split()
         if len(parts) == 3 and parts[0] == "element" and parts[1] == "face":
-            return parts[2].isdigit() and int(parts[2]) > 0
+            if parts[2].isdigit() and int(parts[2]) > 0:
+                return True
+            log.info("%s: the PLY declares a face element with %s faces; reading it as a point cloud",
+                     path, parts[2])
+            return False
     return False
 
 
@@ -82,7 +86,7 @@ def read_ply_cloud(path: PathLike, *, with_labels: bool = True) -> Shape:
     """Read a PLY point cloud.
 
     Returns:
-        Shape with ``xyz`` (N, 3) float32 in the file's frame, ``rgb`` (N, 3) float32 in [0, 1]
+        Shape with ``xyz`` (N, 3) float32 (float64 where float32 would round it, far from the origin) in the file's frame, ``rgb`` (N, 3) float32 in [0, 1]
         or None, ``normals`` (N, 3) float32 unit or None, ``semantic`` / ``instance`` (N,) int64
         or None (``part_names`` is None: a bare PLY does not name its parts), ``name`` = file stem.
 
@@ -141,7 +145,8 @@ def write_ply(
 
     Args:
         path: output file (parent folders are created).
-        xyz: (N, 3) float coordinates, written as ``float x y z``.
+        xyz: (N, 3) float coordinates, written as ``float x y z`` (``double`` for float64
+            coordinates that float32 would round by more than 1e-6 of the extent).
         rgb: (N, 3) colours, uint8 0-255 or float in [0, 1]; written as ``uchar red green blue``.
         normals: (N, 3) float normals, written as ``float nx ny nz``.
         semantic, instance: (N,) int labels (-1 = none), written as ``int semantic`` / ``int instance``.
@@ -153,10 +158,11 @@ def write_ply(
     Raises:
         InputError: an array of the wrong shape, dtype or range.
     """
-    xyz = check_xyz_arg(xyz, "write_ply")
+    xyz = check_xyz_arg(xyz, "write_ply", keep_float64=True)
     n = len(xyz)
     fields: list[tuple[str, np.ndarray]] = [("x", xyz[:, 0]), ("y", xyz[:, 1]), ("z", xyz[:, 2])]
-    dtypes: list[tuple[str, str]] = [("x", "<f4"), ("y", "<f4"), ("z", "<f4")]
+    coord = "<f8" if xyz.dtype == np.float64 else "<f4"
+    dtypes: list[tuple[str, str]] = [("x", coord), ("y", coord), ("z", coord)]
     if normals is not None:
         nrm = check_normals_arg(normals, n, "write_ply")
         fields += [(c, nrm[:, i]) for i, c in enumerate(_NORMAL_NAMES)]

@@ -28,6 +28,13 @@ CLOUD_READERS: dict[str, Callable[..., Shape]] = {
     ".xyz": read_text,
 }
 MESH_ONLY_EXTENSIONS = (".glb", ".gltf", ".obj", ".off", ".stl")
+# Rotations taking the named up axis to +Y (partlift's object frame is right-handed, +Y up, as
+# glTF and PartNet-E): z-up (x, y, z) -> (x, z, -y); x-up (x, y, z) -> (-y, x, z).
+UP_ROTATIONS: dict[str, np.ndarray] = {
+    "y": np.eye(3),
+    "z": np.array([[1.0, 0.0, 0.0], [0.0, 0.0, 1.0], [0.0, -1.0, 0.0]]),
+    "x": np.array([[0.0, -1.0, 0.0], [1.0, 0.0, 0.0], [0.0, 0.0, 1.0]]),
+}
 SUPPORTED_EXTENSIONS = tuple(sorted(set(CLOUD_READERS) | set(MESH_ONLY_EXTENSIONS)))
 
 
@@ -38,6 +45,7 @@ def load_shape(
     seed: int = 0,
     with_labels: bool = True,
     with_mesh: bool = False,
+    up: str = "y",
 ) -> Shape:
     """Load a point cloud, a mesh (sampled to points) or a PartNet-E shape folder.
 
@@ -59,6 +67,9 @@ def load_shape(
         with_labels: keep labels stored in the file (PLY/PCD/NPZ/text label columns, PartNet-E
             ``label.npy``); False drops them.
         with_mesh: for PartNet-E folders, also load the mesh.
+        up: the file's up axis, ``"y"`` (default: glTF, PartNet-E, most meshes), ``"z"`` (CAD,
+            scans, many OBJ/STL exports) or ``"x"``. Shapes are rotated so that it becomes +Y —
+            the renderer's cameras look around the Y axis — and stay in that frame (outputs too).
 
     Returns:
         a :class:`~partlift.types.Shape` in the file's own frame (not normalised; see
@@ -77,7 +88,27 @@ def load_shape(
         raise InputError(f"load_shape: seed must be an integer, got {seed!r}")
     if not isinstance(path, (str, Path)) and not hasattr(path, "__fspath__"):
         raise InputError(f"load_shape: expected a file or folder path, got {type(path).__name__}")
-    p = Path(path)
+    if up not in UP_ROTATIONS:
+        raise InputError(f"load_shape: up must be one of {sorted(UP_ROTATIONS)}, got {up!r}")
+    shape = _load(Path(path), n_points, seed, with_labels, with_mesh)
+    return shape if up == "y" else rotate_up(shape, up)
+
+
+def rotate_up(shape: Shape, up: str) -> Shape:
+    """``shape`` rotated so that its ``up`` axis (``"x"``/``"y"``/``"z"``) becomes +Y."""
+    rot = UP_ROTATIONS[up]
+    mesh = shape.mesh
+    if mesh is not None:
+        mesh = mesh.copy()
+        matrix = np.eye(4)
+        matrix[:3, :3] = rot
+        mesh.apply_transform(matrix)
+    xyz = (np.asarray(shape.xyz, dtype=np.float64) @ rot.T).astype(shape.xyz.dtype)
+    normals = None if shape.normals is None else (shape.normals @ rot.T).astype(shape.normals.dtype)
+    return shape.replace(xyz=xyz, normals=normals, mesh=mesh)
+
+
+def _load(p: Path, n_points: int | None, seed: int, with_labels: bool, with_mesh: bool) -> Shape:
     if p.is_dir():
         if is_partnete_dir(p):
             return load_partnete_dir(p, with_mesh=with_mesh, with_labels=with_labels)

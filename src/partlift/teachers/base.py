@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
+from partlift.errors import InputError
 from partlift.types import Predictions, Shape, Views
 
 
@@ -38,6 +39,38 @@ class Teacher(Protocol):
         :class:`~partlift.types.Predictions` (``Predictions.empty``) when nothing is found.
         """
         ...
+
+
+def known_parts(teacher: object, shape: Shape) -> tuple[str, ...] | None:
+    """The part names ``teacher`` can predict on ``shape``; None = any name (open vocabulary).
+
+    A teacher says what it knows with an optional ``known_parts(shape)`` method: the simulated
+    teacher knows the shape's labelled parts, a closed-vocabulary model its label list.
+    Open-vocabulary teachers (Grounding DINO, OWLv2, CLIPSeg) have no such method.
+    """
+    fn = getattr(teacher, "known_parts", None)
+    if fn is None:
+        return None
+    known = fn(shape)
+    return None if known is None else tuple(known)
+
+
+def check_part_names(teacher: object, names: Sequence[str], shape: Shape) -> None:
+    """Raise InputError (one line, listing what the teacher knows) for part names it cannot know.
+
+    Without this an unknown name (``--parts arm back flux``) was accepted and, with the simulated
+    teacher's confusions, even given points (issue 13, item 6).
+    """
+    known = known_parts(teacher, shape)
+    if known is None:
+        return
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        label = getattr(teacher, "name", type(teacher).__name__)
+        raise InputError(
+            f"teacher {label} does not know part name(s) {unknown} for {shape.name}; it knows "
+            f"{list(known)} — choose part names from that list"
+        )
 
 
 @runtime_checkable
@@ -69,6 +102,10 @@ class RefinedTeacher:
     @property
     def needs_ground_truth(self) -> bool:
         return bool(self.teacher.needs_ground_truth)
+
+    def known_parts(self, shape: Shape) -> tuple[str, ...] | None:
+        """The box teacher's vocabulary (see :func:`known_parts`)."""
+        return known_parts(self.teacher, shape)
 
     def predict(self, views: Views, part_names: Sequence[str], shape: Shape) -> Predictions:
         boxes = self.teacher.predict(views, part_names, shape)

@@ -4,7 +4,9 @@ The key of an entry is the SHA-256 of: the shape's content (xyz and rgb bytes), 
 settings, the teacher name with its options, and the part names (:func:`prediction_key`). An entry
 is one ``.npz`` written atomically (temporary file + ``os.replace``) that carries a checksum of its
 own arrays. A missing, truncated or corrupted entry (unreadable file, checksum mismatch, wrong
-key) is never trusted: it is logged, recomputed and overwritten.
+key) is never trusted: it is logged, recomputed and overwritten. A cache that cannot be used at
+all (its root unwritable or not a folder, an entry path taken by a folder) is warned about once
+per :class:`PredictionCache` and the run goes on without it.
 
 Default root: ``$PARTLIFT_CACHE_DIR``, else ``$XDG_CACHE_HOME/partlift``, else
 ``~/.cache/partlift``; predictions live under ``<root>/predictions/``.
@@ -187,6 +189,14 @@ class PredictionCache:
     def __init__(self, root: str | os.PathLike[str] | None = None) -> None:
         self.root = Path(root).expanduser() if root is not None else default_cache_root()
         self.dir = self.root / "predictions"
+        self.disabled: str | None = None  # why the cache is off for this object, once it failed
+
+    def _disable(self, what: str, exc: OSError) -> None:
+        if self.disabled is None:
+            reason = exc.strerror or type(exc).__name__
+            self.disabled = f"{what}: {reason}"
+            logger.warning("prediction cache %s unusable (%s: %s); running without the cache — set "
+                           "PARTLIFT_CACHE_DIR to a writable folder to use one", self.root, what, reason)
 
     def __repr__(self) -> str:
         return f"PredictionCache({str(self.root)!r})"
@@ -200,6 +210,11 @@ class PredictionCache:
     def load(self, key: str) -> Predictions | None:
         """The cached predictions of ``key``, or None when absent or not trustworthy."""
         path = self.path(key)
+        if self.disabled is not None:
+            return None
+        if path.is_dir():
+            self._disable(f"entry {path.name} is a folder", IsADirectoryError(21, "Is a directory"))
+            return None
         if not path.is_file():
             return None
         try:
@@ -255,5 +270,9 @@ class PredictionCache:
             logger.debug("prediction cache hit %s", key[:12])
             return hit
         preds = fn()
-        self.save(key, preds)
+        if self.disabled is None:
+            try:
+                self.save(key, preds)
+            except OSError as exc:
+                self._disable("cannot write an entry", exc)
         return preds

@@ -206,6 +206,10 @@ class SimulatedTeacher:
         return f"SimulatedTeacher({self.name!r})"
 
     # ------------------------------------------------------------------ public
+    def known_parts(self, shape: Shape) -> tuple[str, ...] | None:
+        """The shape's labelled part names (what ground truth can show); None when it has none."""
+        return tuple(shape.part_names) if shape.part_names else None
+
     def predict(self, views: Views, part_names: Sequence[str], shape: Shape) -> Predictions:
         """Predictions for every view of ``views`` (rendered from ``shape``); see module docstring.
 

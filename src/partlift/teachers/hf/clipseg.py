@@ -31,7 +31,7 @@ import torch
 import torch.nn.functional as F
 
 from partlift.errors import InputError
-from partlift.teachers.hf.common import (
+from partlift.teachers.hf.adapter import (
     DEFAULT_BATCH_SIZE,
     HFAdapter,
     check_part_names,
@@ -42,6 +42,7 @@ from partlift.teachers.hf.common import (
     mask_to_box,
     resolve_runtime,
 )
+from partlift.teachers.hf.weights import DEFAULT_MODELS
 from partlift.types import Predictions, Shape, Views
 
 __all__ = ["DEFAULT_MODEL", "THRESHOLD", "TEMPLATE", "build", "ClipSegTeacher", "separate_regions"]
@@ -49,7 +50,7 @@ __all__ = ["DEFAULT_MODEL", "THRESHOLD", "TEMPLATE", "build", "ClipSegTeacher", 
 logger = logging.getLogger(__name__)
 
 #: The released checkpoint used by default (ViT-B/16, reduce_dim 64, refined decoder).
-DEFAULT_MODEL = "CIDAS/clipseg-rd64-refined"
+DEFAULT_MODEL = DEFAULT_MODELS["clipseg"]
 #: Probability a pixel's best part must exceed to belong to that part's region.
 THRESHOLD = 0.5
 #: Query template: one query per part name.

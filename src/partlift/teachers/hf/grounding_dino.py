@@ -23,7 +23,7 @@ import numpy as np
 import torch
 
 from partlift.errors import InputError
-from partlift.teachers.hf.common import (
+from partlift.teachers.hf.adapter import (
     DEFAULT_BATCH_SIZE,
     MAX_DETECTIONS,
     NMS_IOU,
@@ -35,6 +35,7 @@ from partlift.teachers.hf.common import (
     normalized_cxcywh_to_screen_xyxy,
     resolve_runtime,
 )
+from partlift.teachers.hf.weights import DEFAULT_MODELS
 from partlift.types import Predictions, Shape, Views
 
 __all__ = ["DEFAULT_MODEL", "BOX_THRESHOLD", "build", "make_prompt", "phrase_token_map", "GroundingDinoTeacher"]
@@ -42,7 +43,7 @@ __all__ = ["DEFAULT_MODEL", "BOX_THRESHOLD", "build", "make_prompt", "phrase_tok
 logger = logging.getLogger(__name__)
 
 #: The released checkpoint used by default (Swin-B backbone, BERT-base text encoder).
-DEFAULT_MODEL = "IDEA-Research/grounding-dino-base"
+DEFAULT_MODEL = DEFAULT_MODELS["grounding-dino"]
 #: Box score threshold: Grounding DINO's customary ``box_threshold`` (its README and demos).
 #: GLIP's 0.5 (METHODS §1.3) is calibrated for GLIP's sqrt(p * centerness) score, not this one.
 BOX_THRESHOLD = 0.35

@@ -21,7 +21,7 @@ from collections.abc import Sequence
 import torch
 
 from partlift.errors import InputError
-from partlift.teachers.hf.common import (
+from partlift.teachers.hf.adapter import (
     DEFAULT_BATCH_SIZE,
     MAX_DETECTIONS,
     NMS_IOU,
@@ -34,6 +34,7 @@ from partlift.teachers.hf.common import (
     normalized_cxcywh_to_screen_xyxy,
     resolve_runtime,
 )
+from partlift.teachers.hf.weights import DEFAULT_MODELS
 from partlift.types import Predictions, Shape, Views
 
 __all__ = ["DEFAULT_MODEL", "SCORE_THRESHOLD", "TEMPLATE", "build", "Owlv2Teacher"]
@@ -41,7 +42,7 @@ __all__ = ["DEFAULT_MODEL", "SCORE_THRESHOLD", "TEMPLATE", "build", "Owlv2Teache
 logger = logging.getLogger(__name__)
 
 #: The released checkpoint used by default.
-DEFAULT_MODEL = "google/owlv2-base-patch16-ensemble"
+DEFAULT_MODEL = DEFAULT_MODELS["owlv2"]
 #: Score threshold: ``Owlv2ImageProcessor.post_process_object_detection``'s default. OWLv2's
 #: sigmoid scores run lower than GLIP's, so GLIP's 0.5 (METHODS §1.3) would drop most parts.
 SCORE_THRESHOLD = 0.1

@@ -23,7 +23,7 @@ import torch
 import torch.nn.functional as F
 
 from partlift.errors import InputError
-from partlift.teachers.hf.common import (
+from partlift.teachers.hf.adapter import (
     DEFAULT_BATCH_SIZE,
     HFAdapter,
     check_views,
@@ -31,6 +31,7 @@ from partlift.teachers.hf.common import (
     resolve_runtime,
     screen_to_corner_xyxy,
 )
+from partlift.teachers.hf.weights import DEFAULT_MODELS
 from partlift.types import Predictions, Views
 
 __all__ = [
@@ -46,7 +47,7 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 #: The released checkpoint used by default: ViT-H, as PartSTAD and PartSLIP++ use.
-DEFAULT_MODEL = "facebook/sam-vit-huge"
+DEFAULT_MODEL = DEFAULT_MODELS["sam"]
 #: Mask choice: "single" = SAM's single-mask output (PartSTAD); "best" = highest-scoring of three
 #: (PartSLIP++).
 MULTIMASK = ("single", "best")

@@ -31,6 +31,7 @@ import numpy as np
 import torch
 
 from partlift.errors import InputError, UnavailableError
+from partlift.teachers.hf import weights
 from partlift.types import Predictions, Views
 
 __all__ = [
@@ -210,6 +211,18 @@ def load_pretrained(
             "save_pretrained (config.json, weights, processor files) or a Hugging Face model id"
         )
     local = bool(local_files_only) or is_dir
+    if not local:
+        # Cached: read it offline (no etag round trips). Not cached: fail in seconds when the hub
+        # cannot be reached, instead of huggingface_hub's retry loop (36 s of warnings measured).
+        if weights.cached_config(model) is not None:
+            local = True
+        elif not weights.hub_reachable():
+            raise UnavailableError(
+                f"{what}: weights {model!r} are not in the Hugging Face cache "
+                f"({weights.hf_cache_dir()}) and the hub cannot be reached; download them on a "
+                f"connected machine with `hf download {model}` and copy the cache (HF_HOME), or "
+                f"give a folder written by save_pretrained: {weights.spec_hint(what)}"
+            )
     try:
         config = tf.AutoConfig.from_pretrained(model, local_files_only=local)
         if config.model_type not in model_types:
@@ -236,7 +249,7 @@ def load_pretrained(
             f"{what}: could not load {model!r} (not in the Hugging Face cache and the hub is "
             f"unreachable, or no such model; {reason}); download it on a connected machine with "
             f"`hf download {model}` (older huggingface_hub: `huggingface-cli download {model}`) and "
-            "copy the cache (HF_HOME), or pass a local directory with model=/path"
+            f"copy the cache (HF_HOME), or give a folder written by save_pretrained: {weights.spec_hint(what)}"
         ) from err
     net = net.to(device).eval()
     logger.info("%s: loaded %s on %s (%s)", what, model, device, str(dtype).replace("torch.", ""))

@@ -48,6 +48,8 @@ OUT_KINDS: dict[str, str] = {
     "synth": "root",
     "fit-weights": "file",
     "distill": "file",
+    "pretrain": "file",
+    "train-teacher": "file",
 }
 
 

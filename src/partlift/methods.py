@@ -172,6 +172,7 @@ METHODS: dict[str, MethodSpec] = {
             "default": {"distill_config": "default"},
             "forward": {"distill_config": "forward"},
             "tiny": {"distill_config": "tiny"},
+            "point-m2ae": {"distill_config": "point-m2ae"},
         },
     ),
     "partdistill-tta": MethodSpec(
@@ -189,6 +190,7 @@ METHODS: dict[str, MethodSpec] = {
             "default": {"distill_config": "default"},
             "forward": {"distill_config": "forward"},
             "tiny": {"distill_config": "tiny"},
+            "point-m2ae": {"distill_config": "point-m2ae"},
         },
     ),
     "partstad-box": _variant("partstad-box", "partstad", "PartSTAD voting with boxes instead of masks (ablation)",

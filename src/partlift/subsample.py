@@ -22,7 +22,8 @@ from typing import Any
 
 import numpy as np
 
-from partlift.types import PartLabels, Shape
+from partlift.part_labels import PartLabels
+from partlift.types import Shape
 
 __all__ = ["MAX_POINTS", "cap_points", "carry_labels", "voxel_subset"]
 

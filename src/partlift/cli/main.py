@@ -131,6 +131,7 @@ def _run_command(args: argparse.Namespace, sigint: interrupt.SigintFlag) -> int:
     out = getattr(args, "out", None)
     if kind is None or not out:
         return _call(args, sigint)
+    existed = os.path.lexists(os.path.abspath(os.path.expanduser(str(out))))
     target = outdir.check_out(out, kind)
     if kind == "folder":
         args.out_final = str(out)
@@ -144,8 +145,12 @@ def _run_command(args: argparse.Namespace, sigint: interrupt.SigintFlag) -> int:
             return failed.status
         return status
     if kind == "bench":
-        with outdir.lock_folder(target, args.command):
-            return _call(args, sigint)
+        try:
+            with outdir.lock_folder(target, args.command):
+                return _call(args, sigint)
+        finally:
+            if not existed:  # a run refused before any work leaves no empty folder behind
+                outdir.remove_if_unused(target)
     return _call(args, sigint)
 
 

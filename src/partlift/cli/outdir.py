@@ -166,6 +166,17 @@ def lock_folder(folder: Path, command: str, flag: str = "--out") -> Iterator[Non
         os.close(fd)
 
 
+def remove_if_unused(folder: Path) -> None:
+    """Remove ``folder`` when it holds nothing but a released lock file (a run that did no work)."""
+    try:
+        names = {p.name for p in Path(folder).iterdir()}
+        if names <= {".lock"}:
+            (Path(folder) / ".lock").unlink(missing_ok=True)
+            Path(folder).rmdir()
+    except OSError:
+        pass  # in use or already gone: leave it
+
+
 def shown_out(args: object) -> str:
     """The ``--out`` the user gave (a command writing an owned folder sees its staging folder)."""
     return str(getattr(args, "out_final", None) or getattr(args, "out", ""))

@@ -26,7 +26,12 @@ from __future__ import annotations
 import numpy as np
 
 from partlift.errors import InputError
-from partlift.superpoints.graph import Edges, component_stats, relabel_by_first_point, unique_inverse
+from partlift.superpoints.graph import (
+    Edges,
+    component_stats,
+    relabel_by_first_point,
+    unique_inverse,
+)
 from partlift.superpoints.merge import merge_by_energy
 
 __all__ = ["matched_merge", "merge_to_count", "plane_residuals"]
@@ -99,25 +104,23 @@ def merge_to_count(
         raise InputError("merge_to_count: planar_weight > 0 needs xyz")
     y = np.asarray(features, dtype=np.float64)
     lab = relabel_by_first_point(labels)
+    m = int(lab.max()) + 1
+    if m <= target:
+        return lab
+    # Work on the component graph: statistics per component, each adjacent pair once.
+    cnt, sums, _ = component_stats(y, lab, m)
+    planar = planar_weight > 0
+    if planar:
+        _, s1, s2 = _moments(np.asarray(xyz, dtype=np.float64), lab, m)
+        r = plane_residuals(cnt, s1, s2)
+    pa, pb, pw = _pairs(lab[edges.a], lab[edges.b], edges.w, m)
     for _ in range(max_rounds):
-        m = int(lab.max()) + 1
-        if m <= target:
+        if m <= target or len(pa) == 0:
             break
-        cnt, sums, _ = component_stats(y, lab, m)
-        a, b = lab[edges.a], lab[edges.b]
-        between = a != b
-        if not between.any():
-            break
-        lo, hi = np.minimum(a[between], b[between]), np.maximum(a[between], b[between])
-        uniq, inv = unique_inverse(lo * np.int64(m) + hi)
-        pa, pb = uniq // m, uniq % m
-        pw = np.bincount(inv, weights=edges.w[between], minlength=len(uniq))
         diff = sums[pa] / cnt[pa, None] - sums[pb] / cnt[pb, None]
         delta = cnt[pa] * cnt[pb] / (cnt[pa] + cnt[pb]) * np.einsum("ij,ij->i", diff, diff) - reg * pw
-        if planar_weight > 0:
-            n, s1, s2 = _moments(np.asarray(xyz, dtype=np.float64), lab, m)
-            r = plane_residuals(n, s1, s2)
-            delta = delta + planar_weight * (plane_residuals(n[pa] + n[pb], s1[pa] + s1[pb], s2[pa] + s2[pb])
+        if planar:
+            delta = delta + planar_weight * (plane_residuals(cnt[pa] + cnt[pb], s1[pa] + s1[pb], s2[pa] + s2[pb])
                                              - r[pa] - r[pb])
         src = np.concatenate([pa, pb])
         dst = np.concatenate([pb, pa])
@@ -137,8 +140,29 @@ def merge_to_count(
         cand = cand[np.argsort(best_delta[cand], kind="stable")][: m - target]
         into = np.arange(m)
         into[best[cand]] = cand
-        lab = relabel_by_first_point(into[lab])
-    return lab
+        _, new = unique_inverse(into)  # consecutive ids, merged pairs share one
+        m_new = int(new.max()) + 1
+        cnt = np.bincount(new, weights=cnt, minlength=m_new)
+        sums = np.stack([np.bincount(new, weights=sums[:, j], minlength=m_new) for j in range(sums.shape[1])], axis=1)
+        if planar:
+            s1 = np.stack([np.bincount(new, weights=s1[:, j], minlength=m_new) for j in range(3)], axis=1)
+            s2 = np.stack([np.bincount(new, weights=s2[:, j], minlength=m_new) for j in range(6)], axis=1)
+            merged = np.bincount(new, minlength=m_new) > 1
+            r_new = np.bincount(new, weights=r, minlength=m_new)  # unmerged: their own residual
+            r_new[merged] = plane_residuals(cnt[merged], s1[merged], s2[merged])
+            r = r_new
+        pa, pb, pw = _pairs(new[pa], new[pb], pw, m_new)
+        lab = new[lab]
+        m = m_new
+    return relabel_by_first_point(lab)
+
+
+def _pairs(a: np.ndarray, b: np.ndarray, w: np.ndarray, m: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each unordered pair of different ids once (``lo < hi``, sorted) with its summed weight."""
+    between = a != b
+    lo, hi = np.minimum(a[between], b[between]), np.maximum(a[between], b[between])
+    uniq, inv = unique_inverse(lo * np.int64(m) + hi)
+    return uniq // m, uniq % m, np.bincount(inv, weights=w[between], minlength=len(uniq))
 
 
 def matched_merge(

@@ -126,12 +126,11 @@ def _best(fn, repeats: int) -> tuple[float, float, object]:
 
 
 def time_stages(points: int, repeats: int) -> None:
-    from partlift.render.speed import synthetic_cloud
-
+    from partlift.bench.speed.render import synthetic_cloud
     from partlift.data import synthetic
     from partlift.geometry import estimate_normals, normalize
     from partlift.render import render
-    from partlift.superpoints import compute_superpoints_info
+    from partlift.superpoints import SuperpointConfig, compute_superpoints_info
 
     chair = normalize(synthetic.generate("Chair", 0, n_points=points)).replace(normals=None)
     rows = []
@@ -143,6 +142,10 @@ def time_stages(points: int, repeats: int) -> None:
         rows.append((f"  step {step} (last run)", sec, float("nan"), _load()))
     wall, cpu, info = _best(lambda: compute_superpoints_info(chair.xyz, normals=normals, rgb=chair.rgb), repeats)
     rows.append(("superpoints, normals given", wall, cpu, _load()))
+    matched = SuperpointConfig.preset("matched")
+    wall, cpu, info = _best(lambda: compute_superpoints_info(chair.xyz, normals=normals, rgb=chair.rgb,
+                                                             config=matched), repeats)
+    rows.append((f"superpoints 'matched', normals given ({info.n_superpoints} sp)", wall, cpu, _load()))
     cloud = synthetic_cloud(points)
     render(cloud, "partslip", device="cpu")
     wall, cpu, _ = _best(lambda: render(cloud, "partslip", device="cpu"), repeats)

@@ -110,7 +110,9 @@ def merge_by_energy(
         if not small.any():
             break
         a, b = lab[edges.a], lab[edges.b]
-        between = a != b
+        # Only pairs with a small side are candidates: the others are dropped before the sort
+        # (same pairs, same weight sums in the same order: identical choices, less work).
+        between = (a != b) & (small[a] | small[b])
         lo, hi = np.minimum(a[between], b[between]), np.maximum(a[between], b[between])
         uniq, inv = unique_inverse(lo * np.int64(m) + hi)
         pa, pb = uniq // m, uniq % m

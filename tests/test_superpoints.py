@@ -491,3 +491,18 @@ def test_merge_to_count_prefers_coplanar_neighbours() -> None:
 def test_matched_fields_validated(field: str, value: object) -> None:
     with pytest.raises(InputError, match=field):
         SuperpointConfig(**{field: value})
+
+
+def test_smallest_eigenvalues_match_eigvalsh() -> None:
+    from partlift.superpoints.matched import smallest_eigenvalues
+
+    rng = np.random.default_rng(4)
+    x = rng.normal(size=(500, 3, 3))
+    mats = np.einsum("nij,nkj->nik", x, x)  # symmetric PSD, random spectra
+    mats[:50] = np.eye(3) * 2.5  # isotropic: p = 0
+    flat = rng.normal(size=(50, 40, 3)) * [1.0, 0.5, 1e-4]  # near-planar scatters
+    mats[50:100] = np.einsum("nki,nkj->nij", flat, flat)
+    entries = [mats[:, i, j] for i, j in ((0, 0), (0, 1), (0, 2), (1, 1), (1, 2), (2, 2))]
+    want = np.linalg.eigvalsh(mats)[:, 0]
+    scale = np.abs(np.linalg.eigvalsh(mats)).max(axis=1)
+    np.testing.assert_array_less(np.abs(smallest_eigenvalues(*entries) - want), 1e-12 * scale + 1e-300)

@@ -506,3 +506,23 @@ def test_smallest_eigenvalues_match_eigvalsh() -> None:
     want = np.linalg.eigvalsh(mats)[:, 0]
     scale = np.abs(np.linalg.eigvalsh(mats)).max(axis=1)
     np.testing.assert_array_less(np.abs(smallest_eigenvalues(*entries) - want), 1e-12 * scale + 1e-300)
+
+
+def test_relabel_by_first_point_fast_path_equals_unique() -> None:
+    from partlift.superpoints.graph import relabel_by_first_point
+
+    def by_unique(labels: np.ndarray) -> np.ndarray:
+        uniq, first, inv = np.unique(labels, return_index=True, return_inverse=True)
+        rank = np.empty(len(uniq), dtype=np.int64)
+        rank[np.argsort(first, kind="stable")] = np.arange(len(uniq))
+        return rank[inv.reshape(-1)]
+
+    rng = np.random.default_rng(2)
+    for m in (1, 3, 50, 5000):
+        x = rng.integers(0, m, size=3000)
+        got = relabel_by_first_point(x)
+        assert got.dtype == np.int64
+        np.testing.assert_array_equal(got, by_unique(x))
+    for x in (np.array([-3, 5, -3]), np.array([10**9, 2, 10**9]), np.array([7, 7, 2], dtype=np.int32)):
+        np.testing.assert_array_equal(relabel_by_first_point(x), by_unique(x))  # slow path and int32
+    assert relabel_by_first_point(np.array([], dtype=np.int64)).shape == (0,)

@@ -3,7 +3,7 @@
     python benchmarks/pipeline_stages.py time [--points 100000] [--repeats 3]
     python benchmarks/pipeline_stages.py snapshot DIR      # normals, superpoints, renders
     python benchmarks/pipeline_stages.py compare DIR       # this checkout vs a snapshot
-    python benchmarks/pipeline_stages.py purity [--preset partslip pure]
+    python benchmarks/pipeline_stages.py purity [--preset partslip matched pure]
 
 ``time`` prints, for a seeded generated chair (the ``partlift speed superpoints`` input) and the
 ``partlift speed render`` cloud, the best-of-``repeats`` wall and process CPU seconds of:
@@ -126,11 +126,11 @@ def _best(fn, repeats: int) -> tuple[float, float, object]:
 
 
 def time_stages(points: int, repeats: int) -> None:
+    from partlift.bench.speed.render import synthetic_cloud
     from partlift.data import synthetic
     from partlift.geometry import estimate_normals, normalize
     from partlift.render import render
-    from partlift.render.speed import synthetic_cloud
-    from partlift.superpoints import compute_superpoints_info
+    from partlift.superpoints import SuperpointConfig, compute_superpoints_info
 
     chair = normalize(synthetic.generate("Chair", 0, n_points=points)).replace(normals=None)
     rows = []
@@ -142,6 +142,10 @@ def time_stages(points: int, repeats: int) -> None:
         rows.append((f"  step {step} (last run)", sec, float("nan"), _load()))
     wall, cpu, info = _best(lambda: compute_superpoints_info(chair.xyz, normals=normals, rgb=chair.rgb), repeats)
     rows.append(("superpoints, normals given", wall, cpu, _load()))
+    matched = SuperpointConfig.preset("matched")
+    wall, cpu, info = _best(lambda: compute_superpoints_info(chair.xyz, normals=normals, rgb=chair.rgb,
+                                                             config=matched), repeats)
+    rows.append((f"superpoints 'matched', normals given ({info.n_superpoints} sp)", wall, cpu, _load()))
     cloud = synthetic_cloud(points)
     render(cloud, "partslip", device="cpu")
     wall, cpu, _ = _best(lambda: render(cloud, "partslip", device="cpu"), repeats)
@@ -162,7 +166,7 @@ def main() -> None:
     c = sub.add_parser("compare")
     c.add_argument("dir", type=Path)
     p = sub.add_parser("purity")
-    p.add_argument("--preset", nargs="+", default=["partslip", "pure"])
+    p.add_argument("--preset", nargs="+", default=["partslip", "matched", "pure"])
     args = ap.parse_args()
     if args.cmd == "time":
         time_stages(args.points, args.repeats)

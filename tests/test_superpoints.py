@@ -412,10 +412,117 @@ def test_presets():
     pure = SuperpointConfig.preset("pure")
     assert (pure.reg, pure.min_size, pure.rgb_weight) == (0.35, 2, 3.0)
     assert SuperpointConfig.preset("pure", reg=0.3).reg == 0.3
-    assert sorted(PRESETS) == ["partslip", "pure"]
+    assert sorted(PRESETS) == ["matched", "partslip", "pure"]
     with pytest.raises(InputError, match="unknown preset"):
         SuperpointConfig.preset("nope")
     rng = np.random.default_rng(0)
     xyz = rng.normal(size=(400, 3))
     ids = compute_superpoints(xyz, rgb=rng.uniform(size=(400, 3)), config=pure)
     assert ids.shape == (400,) and ids.min() == 0
+
+
+# ------------------------------------------------------------------------------------------
+# the "matched" rule (ours, issue 17): the default's count, merges chosen by energy
+
+
+def test_matched_preset_keeps_the_default_count_and_refines_nothing_away() -> None:
+    xyz, normals, rgb = _noisy_cloud(900, seed=3)
+    default = compute_superpoints_info(xyz, normals=normals, rgb=rgb, config=SuperpointConfig())
+    cfg = SuperpointConfig.preset("matched")
+    assert (cfg.small_merge, cfg.merge_rgb_weight, cfg.planar_weight, cfg.fragment_size) == ("matched", 6.0, 3000.0, 2)
+    info = compute_superpoints_info(xyz, normals=normals, rgb=rgb, config=cfg)
+    assert info.n_superpoints == default.n_superpoints  # same count, shape by shape
+    ids = info.superpoints
+    assert set(np.unique(ids).tolist()) == set(range(info.n_superpoints))
+    assert np.all(np.diff(np.unique(ids, return_index=True)[1]) > 0)  # first-point order
+    # every minimiser component lies inside one superpoint (merges only), as for the default
+    pairs = np.unique(np.stack([info.components, ids], axis=1), axis=0)
+    assert len(pairs) == info.n_components
+    assert np.bincount(ids).min() > cfg.fragment_size
+    again = compute_superpoints(xyz, normals=normals, rgb=rgb, config=cfg)
+    np.testing.assert_array_equal(again, ids)  # deterministic
+    # scale-free: the planarity term is taken in the unit-sphere frame
+    scaled = compute_superpoints(xyz * 7.0 + 3.0, normals=normals, rgb=rgb, config=cfg)
+    assert purity(scaled, ids) > 0.99
+
+
+def test_plane_residuals_by_hand() -> None:
+    from partlift.superpoints.matched import _moments, plane_residuals
+
+    g = _grid(10, 10)
+    flat = np.column_stack([g, np.zeros(len(g))])
+    step = np.column_stack([g, np.where(g[:, 0] > 0.09, 0.04, 0.0)])  # half the grid 0.04 higher
+    lab = np.zeros(len(g), dtype=np.int64)
+    r_flat = plane_residuals(*_moments(flat, lab, 1))
+    r_step = plane_residuals(*_moments(step, lab, 1))
+    assert r_flat[0] == pytest.approx(0.0, abs=1e-12)
+    # best plane of two equal halves 0.04 apart is tilted; the residual is below the flat-plane
+    # bound 100 * 0.02**2 and far above zero
+    assert 0.001 < r_step[0] <= 100 * 0.02**2 + 1e-12
+
+
+def test_merge_to_count_prefers_coplanar_neighbours() -> None:
+    from partlift.superpoints.matched import merge_to_count
+
+    # three 10x10 patches in a row along x with identical features: the left one sits 0.05
+    # higher. Without the planarity term every merge costs 0 and ties go to the lowest ids
+    # (left + middle); with it the two coplanar patches (middle + right) merge
+    g = _grid(30, 10)
+    xyz = np.column_stack([g, np.where(g[:, 0] < 0.19, 0.05, 0.0)])
+    lab = np.minimum((g[:, 0] / 0.2 + 1e-9).astype(np.int64), 2)
+    y = np.tile([0.0, 0.0, 1.0], (len(g), 1))
+    src, dst, dist = knn(xyz, 8)
+    edges = undirected(src, dst, edge_weights(y, src, dst, dist, 1.0), len(g))
+    plain = merge_to_count(lab, y, edges, 0.0, 2)
+    assert np.all(plain[lab == 0] == plain[lab == 1]) and np.all(plain[lab == 2] != plain[lab == 0])
+    out = merge_to_count(lab, y, edges, 0.0, 2, xyz=xyz, planar_weight=1000.0)
+    assert out.max() + 1 == 2
+    assert np.all(out[lab == 1] == out[lab == 2]) and np.all(out[lab == 0] != out[lab == 1])
+    same = merge_to_count(lab, y, edges, 0.0, 5)  # target above the count: unchanged
+    np.testing.assert_array_equal(same, lab)
+    with pytest.raises(InputError, match="target must be >= 1"):
+        merge_to_count(lab, y, edges, 0.0, 0)
+    with pytest.raises(InputError, match="needs xyz"):
+        merge_to_count(lab, y, edges, 0.0, 2, planar_weight=1.0)
+
+
+@pytest.mark.parametrize(("field", "value"), [("merge_rgb_weight", -1.0), ("planar_weight", float("nan")),
+                                              ("fragment_size", -1), ("fragment_size", 1.5)])
+def test_matched_fields_validated(field: str, value: object) -> None:
+    with pytest.raises(InputError, match=field):
+        SuperpointConfig(**{field: value})
+
+
+def test_smallest_eigenvalues_match_eigvalsh() -> None:
+    from partlift.superpoints.matched import smallest_eigenvalues
+
+    rng = np.random.default_rng(4)
+    x = rng.normal(size=(500, 3, 3))
+    mats = np.einsum("nij,nkj->nik", x, x)  # symmetric PSD, random spectra
+    mats[:50] = np.eye(3) * 2.5  # isotropic: p = 0
+    flat = rng.normal(size=(50, 40, 3)) * [1.0, 0.5, 1e-4]  # near-planar scatters
+    mats[50:100] = np.einsum("nki,nkj->nij", flat, flat)
+    entries = [mats[:, i, j] for i, j in ((0, 0), (0, 1), (0, 2), (1, 1), (1, 2), (2, 2))]
+    want = np.linalg.eigvalsh(mats)[:, 0]
+    scale = np.abs(np.linalg.eigvalsh(mats)).max(axis=1)
+    np.testing.assert_array_less(np.abs(smallest_eigenvalues(*entries) - want), 1e-12 * scale + 1e-300)
+
+
+def test_relabel_by_first_point_fast_path_equals_unique() -> None:
+    from partlift.superpoints.graph import relabel_by_first_point
+
+    def by_unique(labels: np.ndarray) -> np.ndarray:
+        uniq, first, inv = np.unique(labels, return_index=True, return_inverse=True)
+        rank = np.empty(len(uniq), dtype=np.int64)
+        rank[np.argsort(first, kind="stable")] = np.arange(len(uniq))
+        return rank[inv.reshape(-1)]
+
+    rng = np.random.default_rng(2)
+    for m in (1, 3, 50, 5000):
+        x = rng.integers(0, m, size=3000)
+        got = relabel_by_first_point(x)
+        assert got.dtype == np.int64
+        np.testing.assert_array_equal(got, by_unique(x))
+    for x in (np.array([-3, 5, -3]), np.array([10**9, 2, 10**9]), np.array([7, 7, 2], dtype=np.int32)):
+        np.testing.assert_array_equal(relabel_by_first_point(x), by_unique(x))  # slow path and int32
+    assert relabel_by_first_point(np.array([], dtype=np.int64)).shape == (0,)

@@ -158,21 +158,39 @@ def compute_superpoints_info(
     t0 = time.perf_counter()
     from partlift.superpoints.merge import merge_small_components
 
-    superpoints = merge_small_components(
-        components,
-        pts,
-        min_size=config.min_size,
-        rule=config.small_merge,
-        features=features,
-        edges=edges,
-        reg=config.reg,
-    )
+    if config.small_merge == "matched":
+        superpoints = _matched(components, pts, features, normals, rgb, edges, config)
+    else:
+        superpoints = merge_small_components(
+            components,
+            pts,
+            min_size=config.min_size,
+            rule=config.small_merge,
+            features=features,
+            edges=edges,
+            reg=config.reg,
+        )
     seconds["merge_small"] = time.perf_counter() - t0
     log.debug(
         "compute_superpoints: %d points -> %d components (E=%.4g) -> %d superpoints in %.2fs",
         n, int(components.max()) + 1, energy, int(superpoints.max()) + 1, sum(seconds.values()),
     )
     return SuperpointInfo(superpoints, components, energy, seconds, config)
+
+
+def _matched(components: np.ndarray, pts: np.ndarray, features: np.ndarray, normals: np.ndarray,
+             rgb: np.ndarray | None, edges: Edges, config: SuperpointConfig) -> np.ndarray:
+    """``small_merge="matched"``: :func:`partlift.superpoints.matched.matched_merge`, its plane
+    residuals in the unit-sphere frame (METHODS §1.1) so that ``planar_weight`` is scale-free."""
+    from partlift.geometry import normalize_transform
+    from partlift.superpoints.matched import matched_merge
+
+    unit = normalize_transform(pts.astype(np.float32)).apply(pts).astype(np.float64)
+    mrgb = config.rgb_weight if config.merge_rgb_weight is None else config.merge_rgb_weight
+    merge_features = features if mrgb == config.rgb_weight else node_features(normals, rgb, mrgb)
+    return matched_merge(components, unit, min_size=config.min_size, fragment_size=config.fragment_size,
+                         features=features, merge_features=merge_features, edges=edges, reg=config.reg,
+                         planar_weight=config.planar_weight)
 
 
 def _estimate_normals(xyz: np.ndarray, config: SuperpointConfig) -> np.ndarray:

@@ -103,18 +103,26 @@ def merge_by_energy(
     """
     y = np.asarray(features, dtype=np.float64)
     lab = relabel_by_first_point(labels)
+    # Edges inside a component stay inside (components only merge), so each round keeps only
+    # the edges still between two components, in their order: the same pairs and the same
+    # weight sums as over all edges, less work.
+    ea, eb, ew = edges.a, edges.b, edges.w
     for _ in range(_MAX_ROUNDS):
         m = int(lab.max()) + 1
         cnt, sums, _ = component_stats(y, lab, m)
         small = cnt <= min_size
         if not small.any():
             break
-        a, b = lab[edges.a], lab[edges.b]
-        between = a != b
+        a, b = lab[ea], lab[eb]
+        keep = a != b
+        ea, eb, ew, a, b = ea[keep], eb[keep], ew[keep], a[keep], b[keep]
+        # Only pairs with a small side are candidates: the others are dropped before the sort
+        # (same pairs, same weight sums in the same order: identical choices, less work).
+        between = small[a] | small[b]
         lo, hi = np.minimum(a[between], b[between]), np.maximum(a[between], b[between])
         uniq, inv = unique_inverse(lo * np.int64(m) + hi)
         pa, pb = uniq // m, uniq % m
-        pw = np.bincount(inv, weights=edges.w[between], minlength=len(uniq))
+        pw = np.bincount(inv, weights=ew[between], minlength=len(uniq))
         diff = sums[pa] / cnt[pa, None] - sums[pb] / cnt[pb, None]
         delta = cnt[pa] * cnt[pb] / (cnt[pa] + cnt[pb]) * np.einsum("ij,ij->i", diff, diff) - reg * pw
         src = np.concatenate([pa, pb])

@@ -18,6 +18,7 @@ stage              module                       what is timed
 ``distill-tta``    :mod:`.distill`              PartDistill test-time alignment of one shape
 ``distill-pre``    :mod:`.distill`              PartDistill pre-alignment of one category
 ``synth``          :mod:`.synth`                generating 100 shapes
+``throughput``     :mod:`.throughput`           shapes per minute through ``Segmenter``
 =================  ===========================  ============================================
 
 This package sits on the top layer beside the benchmark runner: a rig may import anything of
@@ -51,6 +52,7 @@ STAGES: Mapping[str, str] = MappingProxyType({
     "distill-tta": "partlift.bench.speed.distill:speed_distill_tta",
     "distill-pre": "partlift.bench.speed.distill:speed_distill_pre",
     "teacher": "partlift.bench.speed.teacher:speed_teacher",
+    "throughput": "partlift.bench.speed.throughput:speed_throughput",
 })
 """Stage name -> ``"module:function"`` of its rig (read-only)."""
 

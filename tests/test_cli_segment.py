@@ -98,7 +98,8 @@ def test_segment_mesh_input_writes_glb_and_face_labels(tmp_path, monkeypatch, ca
                "--preset", "tiny", "--points", "3000", "--no-sheet", "--out", str(out)])
     assert rc == 0
     n_faces = len(source.mesh.faces)
-    faces = np.load(out / "face_labels.npy", allow_pickle=True).item()
+    faces = {"semantic_seg": np.load(out / "face_labels.npy"),  # plain arrays, no pickle
+             "instance_seg": np.load(out / "face_instances.npy")}
     assert faces["semantic_seg"].shape == (n_faces,) and faces["instance_seg"].shape == (n_faces,)
     agree = float(np.mean(faces["semantic_seg"] == source.face_semantic))
     assert agree > FACE_AGREEMENT_MIN, agree

@@ -27,8 +27,8 @@ def coordinate_dtype(xyz: np.ndarray) -> np.ndarray:
     Ordinary inputs (float32 files, unit-scale meshes) stay float32 exactly as before.
     """
     a = np.asarray(xyz)
-    if a.dtype != np.float64 or not len(a):
-        return a.astype(np.float32)
+    if a.dtype != np.float64 or not len(a) or not np.isfinite(a).all():
+        return a.astype(np.float32)  # NaN/inf: the caller's finiteness check reports them
     low = a.astype(np.float32)
     extent = float((a.max(axis=0) - a.min(axis=0)).max())
     if float(np.abs(a - low).max()) > 1e-6 * extent:

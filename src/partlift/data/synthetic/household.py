@@ -132,7 +132,7 @@ def dispenser(asm: Assembly, rng: np.random.Generator) -> None:
         return
     # wall-mounted: back plate + reservoir (-1), front cover (lid), push pad under it (head)
     w, h, d = rng.uniform(0.1, 0.15), rng.uniform(0.18, 0.28), rng.uniform(0.08, 0.12)
-    y0 = rng.uniform(0.0, 0.05)
+    y0 = 0.0
     asm.add(slab(w, h, d * 0.6, 0.01, (0, y0 + h / 2, -d * 0.2)), body_m)
     ins = asm.instance("lid")
     asm.add(slab(w * 1.02, h * 0.75, d * 0.45, 0.015, (0, y0 + h * 0.625, d * 0.22)), head_m, ins)

@@ -352,3 +352,27 @@ def test_cli_unknown_category(capsys):
 
 def test_speed_stage_registered():
     assert "synth" in list_stages()
+
+
+# ---------------------------------------------------------------------------------------------
+# realism versions
+
+
+def test_realism_v2_same_parts_more_real_v1_unchanged():
+    seed = synthetic.shape_seed(0, "StorageFurniture", 1, "test")
+    v1 = synthetic.generate_mesh("StorageFurniture", seed)
+    assert v1.mesh.vertices.tobytes() == synthetic.generate_mesh("StorageFurniture", seed, realism="v1").mesh.vertices.tobytes()
+    v2 = synthetic.generate_mesh("StorageFurniture", seed, realism="v2")
+    again = synthetic.generate_mesh("StorageFurniture", seed, realism="v2")
+    assert v2.mesh.vertices.tobytes() == again.mesh.vertices.tobytes()
+    assert np.asarray(v2.mesh.visual.material.image).tobytes() == np.asarray(again.mesh.visual.material.image).tobytes()
+    # same instances with the same labels; bevels and inner walls add unlabelled faces
+    assert v2.n_instances == v1.n_instances
+    for i in range(v1.n_instances):
+        assert set(v1.face_semantic[v1.face_instance == i]) == set(v2.face_semantic[v2.face_instance == i])
+    assert (v2.face_semantic == -1).sum() > (v1.face_semantic == -1).sum()
+    np.testing.assert_allclose(v2.mesh.bounds, v1.mesh.bounds, atol=1e-9)  # bevels stay inside the boxes
+    s = synthetic.generate("Bottle", 3, n_points=500, realism="v2")
+    assert s.semantic.max() < len(s.part_names)
+    with pytest.raises(InputError, match="realism"):
+        synthetic.generate("Bottle", 3, realism="v3")

@@ -298,7 +298,8 @@ def safe(asm: Assembly, rng: np.random.Generator) -> None:
 
 def switch(asm: Assembly, rng: np.random.Generator) -> None:
     """A wall switch: plate and back box (-1) with 1-3 toggles (flip levers), rockers, push
-    buttons or a dimmer knob (each a "switch"); the plate faces +Z."""
+    buttons or a dimmer knob (each a "switch"); or a switch module (narrow plate on a deep body,
+    like the real dev Switch); the plate faces +Z."""
     pal = Palette(rng)
     plate_m = pal.choice(Material("plain", (0.93, 0.92, 0.88), (0.93, 0.92, 0.88), grain=0.02), pal.painted(), pal.metal(),
                          pal.plastic(dark=True))
@@ -309,11 +310,16 @@ def switch(asm: Assembly, rng: np.random.Generator) -> None:
     pw = rng.uniform(0.07, 0.09) * (1 if n == 1 or style == "toggle" else 1 + 0.6 * (n - 1))
     ph = rng.uniform(0.07, 0.12)
     pt = rng.uniform(0.005, 0.01)
+    boxed = rng.random() < 0.4  # a switch module: a narrow plate on a body deeper than it is tall
+    if boxed:
+        pw *= rng.uniform(0.45, 0.65)
     y0 = ph / 2 + 0.002
     asm.add(front_panel(pw, ph, pt, rng.uniform(0.002, 0.01), (0, y0, pt / 2)), plate_m)
-    bd = rng.uniform(0.0, 0.06)
+    bd = ph * rng.uniform(0.8, 1.3) if boxed else rng.uniform(0.0, 0.06)
     if bd > 0.01:
-        asm.add(box((pw * 0.7, ph * 0.8, bd), (0, y0, -bd / 2)), pal.plastic(dark=rng.random() < 0.3))
+        bw, bh = (pw * 0.95, ph * 0.95) if boxed else (pw * 0.7, ph * 0.8)
+        asm.add(box((bw, bh, bd), (0, y0, -bd / 2)), plate_m if boxed and rng.random() < 0.6 else
+                pal.plastic(dark=rng.random() < 0.3))
     for k in range(n):
         x = (k - (n - 1) / 2) * pw / n
         if style == "toggle":

@@ -27,6 +27,7 @@ from partlift.data.synthetic.primitives import (
     box,
     cylinder,
     frustum,
+    grid,
     lathe,
     rod,
     rot_x,
@@ -176,10 +177,17 @@ def mouse(asm: Assembly, rng: np.random.Generator) -> None:
             cylinder(1.0, 0.002, segments=24).scaled((a, 1, c))]
     for p in body:
         asm.add(p, shell_m)
-    gap = 2.5
-    fr = rng.uniform(115, 135)  # how far back the buttons reach (azimuth from +Z)
-    for p0, p1 in ((180 + gap, 180 + fr), (180 - fr, 180 - gap)):
-        patch = ellipsoid_patch(a * 1.03, b * 1.03, c * 1.03, 12, 89, p0, p1, n=10).moved(None, (0, 0.002, 0))
+    gap = rng.uniform(0.0008, 0.002)  # half the slit between the two buttons
+    reach = rng.uniform(0.35, 0.55)  # how far back from the front tip the buttons reach (share of the length)
+    zs = np.linspace(-c * 0.97, -c * 0.97 + 2 * c * reach, 10)
+    for sx in (-1.0, 1.0):
+        pts = []
+        for z in zs:
+            xm = a * 0.9 * np.sqrt(max(1 - (z / c) ** 2, 0.0))
+            xs = sx * np.linspace(gap, max(xm, gap + 1e-4), 8)
+            ys = 0.002 + 1.03 * b * np.sqrt(np.clip(1 - (xs / a) ** 2 - (z / c) ** 2, 0.0, None))
+            pts.append(np.stack([xs, ys, np.full_like(xs, z)], 1))
+        patch = grid(np.stack(pts, 0) if sx > 0 else np.stack(pts, 0)[:, ::-1])
         asm.part("button", patch, btn_m)
     wr = rng.uniform(0.008, 0.011)
     ww = rng.uniform(0.005, 0.008)
@@ -326,9 +334,9 @@ def printer(asm: Assembly, rng: np.random.Generator) -> None:
         for c in range(cols):
             if k >= n:
                 break
-            x = px + side * (w * 0.02 + c * 0.022)
-            z = pz - 0.012 + r * 0.02
-            asm.part("button", push_button(str(rng.choice(["round", "square"])), 0.016, 0.004, (x, ptop + 0.003, z),
+            x = px + side * (w * 0.02 + c * 0.03)
+            z = pz - 0.014 + r * 0.028
+            asm.part("button", push_button(str(rng.choice(["round", "square"])), 0.024, 0.005, (x, ptop + 0.003, z),
                                            facing="y"), btn_m)
             k += 1
 

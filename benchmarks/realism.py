@@ -7,7 +7,7 @@ Per category, a supervised 3D segmenter — the PartDistill student (backbone ``
 default ``pointnet``, plus its part head with a "none" output for unlabelled points,
 :mod:`partlift.distill.student`) — trains with ground-truth labels and cross-entropy on
 generated shapes only (``--train`` shapes of the "collection" split, ``--points``-point
-sub-samples, ``--steps`` Adam steps). It is then scored with PartNet-E semantic mIoU (METHODS
+sub-samples, ``--steps`` Adam steps; xyz only, or xyz + colours with ``--rgb``). It is then scored with PartNet-E semantic mIoU (METHODS
 §1.6.1, :class:`partlift.metrics.SemanticIoU`) on ``--test`` generated shapes of the "test"
 split and on every real shape of that category under the given PartNet-E-layout roots (default:
 the real dev shapes). Predictions on a sub-sample are carried back to every point by nearest
@@ -59,6 +59,7 @@ def _train(category: str, args: argparse.Namespace, cfg: DistillConfig) -> torch
                                  n_points=args.pool_points, **_gen_kwargs(args))
               for i in range(args.train)]
     xyz = [student_frame(s.xyz) for s in shapes]
+    rgb = [s.rgb if args.rgb else None for s in shapes]
     lab = [np.where(s.semantic >= 0, s.semantic, C).astype(np.int64) for s in shapes]
     counts = np.bincount(np.concatenate(lab), minlength=C + 1).astype(np.float64)
     weight = 1.0 / np.sqrt(np.maximum(counts, 1.0))
@@ -72,7 +73,7 @@ def _train(category: str, args: argparse.Namespace, cfg: DistillConfig) -> torch
     net.train()
     for _ in range(args.steps):
         pick = rng.choice(len(shapes), size=args.batch, replace=len(shapes) < args.batch)
-        xs, ys = [], []
+        xs, ys, fs = [], [], []
         for k in pick:
             idx = subsample(len(xyz[k]), cfg.n_points, rng)
             p = xyz[k][idx] * rng.uniform(0.8, 1.2, size=3).astype(np.float32)  # anisotropic scale
@@ -80,8 +81,9 @@ def _train(category: str, args: argparse.Namespace, cfg: DistillConfig) -> torch
             p = p / max(float(np.linalg.norm(p, axis=1).max()), 1e-6)
             xs.append(p)
             ys.append(lab[k][idx])
+            fs.append(point_inputs(p, None if rgb[k] is None else rgb[k][idx], None, cfg))
         x = torch.from_numpy(np.stack(xs))
-        f = torch.from_numpy(np.stack([point_inputs(p, None, None, cfg) for p in xs]))
+        f = torch.from_numpy(np.stack(fs))
         logits = net(x, f)
         loss = loss_f(logits.reshape(-1, C + 1), torch.from_numpy(np.stack(ys)).reshape(-1))
         opt.zero_grad()
@@ -95,12 +97,12 @@ def _gen_kwargs(args: argparse.Namespace) -> dict:
     return {} if args.realism == "v1" else {"realism": args.realism}
 
 
-def _score(net, shapes, names) -> tuple[float, int]:
+def _score(net, shapes, names, use_rgb: bool) -> tuple[float, int]:
     if not shapes:
         return math.nan, 0
     acc = SemanticIoU(names)
     for k, s in enumerate(shapes):
-        pred, _ = predict_shape(net, s.xyz, seed=k)
+        pred, _ = predict_shape(net, s.xyz, s.rgb if use_rgb else None, seed=k)
         acc.add(pred, s.semantic, name=s.name)
     try:
         return acc.category_miou(), len(shapes)
@@ -122,6 +124,7 @@ def main() -> None:
     ap.add_argument("--lr", type=float, default=0.003)
     ap.add_argument("--backbone", default="pointnet")
     ap.add_argument("--realism", default="v1", help="generator realism version (v1 = the default shapes)")
+    ap.add_argument("--rgb", action="store_true", help="also feed point colours to the student (default: xyz only)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--json", help="also write the table as JSON here")
@@ -135,9 +138,10 @@ def main() -> None:
         cats = [c.strip() for c in args.categories.split(",") if c.strip()]
     else:
         cats = sorted(c for c in real if c in synthetic.list_categories())
-    cfg = DistillConfig(backbone=args.backbone, n_points=args.points, null_class=True)
+    cfg = DistillConfig(backbone=args.backbone, n_points=args.points, null_class=True, use_rgb=args.rgb)
     rows = []
-    print(f"realism {args.realism}, backbone {args.backbone}, {args.train} train / {args.test} test shapes, "
+    print(f"realism {args.realism}, backbone {args.backbone}{' + rgb' if args.rgb else ''}, "
+          f"{args.train} train / {args.test} test shapes, "
           f"{args.steps} steps, roots {roots}")
     print(f"{'category':<18} {'real':>4} {'real mIoU':>9} {'gen mIoU':>9} {'gap':>6} {'sec':>5}")
     for cat in cats:
@@ -146,8 +150,8 @@ def main() -> None:
         names = synthetic.category_parts(cat)
         test = [synthetic.generate(cat, synthetic.shape_seed(args.seed, cat, i, "test"), n_points=10000,
                                    **_gen_kwargs(args)) for i in range(args.test)]
-        gen_miou, _ = _score(net, test, names)
-        real_miou, n_real = _score(net, real.get(cat, []), names)
+        gen_miou, _ = _score(net, test, names, args.rgb)
+        real_miou, n_real = _score(net, real.get(cat, []), names, args.rgb)
         row = {"category": cat, "n_real": n_real, "real_miou": real_miou * 100, "gen_miou": gen_miou * 100,
                "gap": (gen_miou - real_miou) * 100, "seconds": time.time() - t0}
         rows.append(row)

@@ -28,6 +28,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--split", default="collection",
                    help="split name mixed into each shape's seed, e.g. test, shots, collection (default)")
     p.add_argument("--out", metavar="DIR", help="dataset root to write the shapes to")
+    p.add_argument("--realism", default="v1", choices=("v1", "v2"),
+                   help="generator realism version: v1 (default, the benchmark tables' shapes) or v2 "
+                   "(same shapes plus interiors, bevels, realistic materials)")
     p.add_argument("--no-mesh", action="store_true", help="write only pc.ply + label.npy (no mesh.glb)")
     p.add_argument("--preview", metavar="PNG", help="also draw the shapes coloured by part into this PNG")
     p.set_defaults(func=run)
@@ -60,7 +63,7 @@ def run(args: argparse.Namespace) -> int:
     with tqdm(total=total, desc="synth", unit="shape", disable=None) as bar:
         for cat in args.category:
             for shape in synthetic.iter_collection(cat, args.count, args.seed, n_points=args.points,
-                                                   split=args.split):
+                                                   split=args.split, realism=args.realism):
                 if args.out:
                     export_shape(shape, args.out, with_mesh=not args.no_mesh)
                 if args.preview and len(preview) < PREVIEW_MAX:

@@ -25,6 +25,7 @@ from partlift.data.synthetic.assembly import LabelledMesh
 from partlift.data.synthetic.export import export_partnete
 from partlift.data.synthetic.generator import (
     DEFAULT_POINTS,
+    REALISM_VERSIONS,
     SPLITS,
     category_parts,
     generate,
@@ -38,6 +39,7 @@ from partlift.data.synthetic.generator import (
 
 __all__ = [
     "DEFAULT_POINTS",
+    "REALISM_VERSIONS",
     "SPLITS",
     "LabelledMesh",
     "category_parts",

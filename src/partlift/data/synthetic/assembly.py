@@ -92,6 +92,12 @@ class Assembly:
             self.add(p, material, ins)
         return ins
 
+    def restyle(self, rng: np.random.Generator) -> None:
+        """Make the pieces added so far realism ``v2`` (:func:`.restyle.restyle`), drawing from ``rng``."""
+        from partlift.data.synthetic.restyle import restyle
+
+        self._pieces = restyle(self._pieces, rng)
+
     def build(self, name: str) -> LabelledMesh:
         """The textured mesh with per-face labels, faces in the order pieces were added."""
         if not self._pieces:

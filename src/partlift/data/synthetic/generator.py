@@ -19,11 +19,13 @@ import numpy as np
 
 from partlift.data.meta import part_names as meta_part_names
 from partlift.data.synthetic.assembly import Assembly, LabelledMesh
+from partlift.data.synthetic.restyle import REALISM_VERSIONS, check_realism
 from partlift.errors import InputError
 from partlift.types import Shape
 
 __all__ = [
     "DEFAULT_POINTS",
+    "REALISM_VERSIONS",
     "SPLITS",
     "list_categories",
     "category_parts",
@@ -64,6 +66,31 @@ _GENERATORS: dict[str, str] = {
     "Table": "furniture:table",
     "TrashCan": "containers:trash_can",
     "WashingMachine": "appliances:washing_machine",
+    # added for full PartNet-E coverage (issue 14); own modules, so the 21 above stay unchanged
+    "Knife": "tools:knife",
+    "Lighter": "tools:lighter",
+    "Pen": "tools:pen",
+    "Pliers": "tools:pliers",
+    "Scissors": "tools:scissors",
+    "Stapler": "tools:stapler",
+    "USB": "tools:usb",
+    "Camera": "gadgets:camera",
+    "Clock": "gadgets:clock",
+    "Globe": "gadgets:globe",
+    "Keyboard": "gadgets:keyboard",
+    "Mouse": "gadgets:mouse",
+    "Phone": "gadgets:phone",
+    "Printer": "gadgets:printer",
+    "Remote": "gadgets:remote",
+    "Cart": "household:cart",
+    "CoffeeMachine": "household:coffee_machine",
+    "Dispenser": "household:dispenser",
+    "FoldingChair": "household:folding_chair",
+    "Safe": "household:safe",
+    "Switch": "household:switch",
+    "Toaster": "household:toaster",
+    "Toilet": "household:toilet",
+    "Window": "household:window",
 }
 
 
@@ -130,21 +157,33 @@ def _streams(seed: int) -> tuple[np.random.Generator, int]:
     return np.random.default_rng(geo), int(smp.generate_state(1, np.uint32)[0])
 
 
-def generate_mesh(category: str, seed: int) -> LabelledMesh:
+def _restyle_rng(seed: int) -> np.random.Generator:
+    """The realism-v2 stream of a shape seed (a third child, independent of :func:`_streams`)."""
+    return np.random.default_rng(np.random.SeedSequence(seed).spawn(3)[2])
+
+
+def generate_mesh(category: str, seed: int, *, realism: str = "v1") -> LabelledMesh:
     """One textured, part-labelled mesh of ``category`` from ``seed`` (deterministic).
+
+    ``realism``: ``"v1"`` (default; the shapes the benchmark tables were measured on) or
+    ``"v2"`` (the same geometry and labels plus interiors, bevels and realistic materials,
+    :mod:`partlift.data.synthetic.restyle`).
 
     Returns:
         :class:`LabelledMesh` in the object frame (+Y up, metres, on y = 0), named
         ``"<category>/synth_<seed>"``.
 
     Raises:
-        InputError: unknown category or a negative / non-integer seed.
+        InputError: unknown category or realism version, a negative / non-integer seed.
     """
     category = _check_category(category)
     seed = _check_seed(seed)
+    realism = check_realism(realism)
     rng, _ = _streams(seed)
     asm = Assembly(category, rng)
     _builder(category)(asm, rng)
+    if realism == "v2":
+        asm.restyle(_restyle_rng(seed))
     return asm.build(f"{category}/{shape_id(seed)}")
 
 
@@ -174,7 +213,7 @@ def _check_points(n_points: object) -> int:
     return int(n_points)
 
 
-def generate(category: str, seed: int, *, n_points: int = DEFAULT_POINTS) -> Shape:
+def generate(category: str, seed: int, *, n_points: int = DEFAULT_POINTS, realism: str = "v1") -> Shape:
     """One generated shape: the mesh of :func:`generate_mesh` sampled to a labelled cloud.
 
     Returns:
@@ -184,7 +223,7 @@ def generate(category: str, seed: int, *, n_points: int = DEFAULT_POINTS) -> Sha
         category's PartNet-E names), ``mesh``, ``face_index`` and per-face labels.
     """
     n_points = _check_points(n_points)
-    lm = generate_mesh(category, seed)
+    lm = generate_mesh(category, seed, realism=realism)
     _, sample_seed = _streams(int(seed))
     return _sample(lm, n_points, sample_seed)
 
@@ -196,12 +235,14 @@ def iter_collection(
     *,
     n_points: int = DEFAULT_POINTS,
     split: str = "collection",
+    realism: str = "v1",
 ) -> Iterator[Shape]:
     """Yield ``count`` shapes of ``category``; shape ``i`` uses :func:`shape_seed` (seed, category, i, split)."""
     count = _check_seed(count, "count")
     n_points = _check_points(n_points)
+    check_realism(realism)
     for i in range(count):
-        yield generate(category, shape_seed(seed, category, i, split), n_points=n_points)
+        yield generate(category, shape_seed(seed, category, i, split), n_points=n_points, realism=realism)
 
 
 def generate_collection(
@@ -211,6 +252,7 @@ def generate_collection(
     *,
     n_points: int = DEFAULT_POINTS,
     split: str = "collection",
+    realism: str = "v1",
 ) -> list[Shape]:
     """The list of :func:`iter_collection`'s shapes."""
-    return list(iter_collection(category, count, seed, n_points=n_points, split=split))
+    return list(iter_collection(category, count, seed, n_points=n_points, split=split, realism=realism))

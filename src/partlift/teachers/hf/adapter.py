@@ -30,7 +30,11 @@ from typing import Any, TypeVar
 import numpy as np
 import torch
 
+from partlift.boxes import batched_nms, clip_boxes, nms
+from partlift.boxes import pairwise_box_iou as box_iou
+from partlift.device import resolve_device
 from partlift.errors import InputError, UnavailableError
+from partlift.names import check_part_names as _check_names
 from partlift.teachers.hf import weights
 from partlift.types import Predictions, Views
 
@@ -100,39 +104,6 @@ def require_transformers() -> ModuleType:
             f"the Hugging Face teachers need the 'transformers' package, which is not importable "
             f"({err}); install it with: {INSTALL_HINT}"
         ) from err
-
-
-def resolve_device(device: str | torch.device) -> torch.device:
-    """The torch device named by ``device`` ("cpu", "cuda", "cuda:1", "mps"), checked to exist.
-
-    Raises:
-        InputError: ``device`` is not a device name.
-        UnavailableError: the device is valid but this machine or torch build lacks it.
-    """
-    try:
-        dev = torch.device(device)
-    except (RuntimeError, TypeError) as err:
-        raise InputError(
-            f"device: expected a torch device name such as 'cpu', 'cuda' or 'cuda:0', got {device!r}"
-        ) from err
-    if dev.type == "cuda":
-        if not torch.cuda.is_available():
-            raise UnavailableError(
-                f"device {str(device)!r} was requested but CUDA is not available "
-                f"(torch {torch.__version__}, torch.cuda.is_available() is False); "
-                "pass device='cpu' or run on a machine with a CUDA build of torch"
-            )
-        if dev.index is not None and dev.index >= torch.cuda.device_count():
-            raise UnavailableError(
-                f"device {str(device)!r} was requested but only {torch.cuda.device_count()} CUDA "
-                f"device(s) exist; use an index below {torch.cuda.device_count()}"
-            )
-    elif dev.type == "mps":
-        if not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
-            raise UnavailableError(f"device {str(device)!r} was requested but MPS is not available; pass device='cpu'")
-    elif dev.type != "cpu":
-        raise InputError(f"device: expected 'cpu', 'cuda[:N]' or 'mps', got {str(device)!r}")
-    return dev
 
 
 def resolve_dtype(dtype: str | torch.dtype) -> torch.dtype:
@@ -285,28 +256,9 @@ def check_probability(name: str, value: float) -> float:
 
 
 def check_part_names(part_names: Sequence[str], *, what: str) -> tuple[str, ...]:
-    """The part names as a tuple, checked to be non-empty strings, distinct up to case and spaces.
-
-    The tuple is returned as given (it becomes ``Predictions.part_names``); prompts strip the names.
-    """
-    if isinstance(part_names, str) or not isinstance(part_names, Sequence):
-        raise InputError(
-            f"{what}: part_names must be a list of strings such as ['arm', 'back'], got {part_names!r}"
-        )
-    names = tuple(part_names)
-    if not names:
-        raise InputError(f"{what}: part_names is empty; give at least one part name")
-    bad = [n for n in names if not isinstance(n, str) or not n.strip()]
-    if bad:
-        raise InputError(f"{what}: part names must be non-empty strings, got {bad!r} in {list(names)}")
-    stripped = [n.strip().lower() for n in names]
-    dup = sorted({n for n in stripped if stripped.count(n) > 1})
-    if dup:
-        raise InputError(
-            f"{what}: part names must be distinct (ignoring case and surrounding spaces), got "
-            f"{dup} more than once"
-        )
-    return names
+    """The part names as a tuple, checked to be non-empty strings, distinct up to case and spaces
+    (:func:`partlift.names.check_part_names` with ``fold=True``)."""
+    return _check_names(part_names, what=what, fold=True)
 
 
 def check_template(template: str, *, what: str) -> str:
@@ -374,62 +326,6 @@ def screen_to_corner_xyxy(boxes: torch.Tensor | np.ndarray) -> torch.Tensor | np
     edge of the image and ``W`` its right edge.
     """
     return boxes + 0.5
-
-
-def clip_boxes(boxes: torch.Tensor, height: int, width: int) -> torch.Tensor:
-    """Clip screen ``xyxy`` boxes (..., 4) to the image extent ``[-0.5, W-0.5] x [-0.5, H-0.5]``."""
-    x = boxes[..., 0::2].clamp(-0.5, width - 0.5)
-    y = boxes[..., 1::2].clamp(-0.5, height - 0.5)
-    return torch.stack([x[..., 0], y[..., 0], x[..., 1], y[..., 1]], dim=-1)
-
-
-def box_iou(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    """(A, B) IoU of ``xyxy`` boxes ``a`` (A, 4) and ``b`` (B, 4); 0 where the union is empty."""
-    area_a = (a[:, 2] - a[:, 0]).clamp(min=0) * (a[:, 3] - a[:, 1]).clamp(min=0)
-    area_b = (b[:, 2] - b[:, 0]).clamp(min=0) * (b[:, 3] - b[:, 1]).clamp(min=0)
-    lt = torch.maximum(a[:, None, :2], b[None, :, :2])
-    rb = torch.minimum(a[:, None, 2:], b[None, :, 2:])
-    inter = (rb - lt).clamp(min=0).prod(-1)
-    union = area_a[:, None] + area_b[None, :] - inter
-    return torch.where(union > 0, inter / union.clamp(min=torch.finfo(union.dtype).tiny), 0.0)
-
-
-def nms(boxes: torch.Tensor, scores: torch.Tensor, iou_threshold: float) -> torch.Tensor:
-    """Greedy non-maximum suppression in plain torch (no torchvision).
-
-    Boxes are visited by decreasing score (ties: lower index first); a box is dropped when its
-    IoU with an already kept box is *greater than* ``iou_threshold`` (torchvision's rule).
-
-    Returns:
-        (K,) int64 indices of the kept boxes, by decreasing score.
-    """
-    if boxes.shape[0] == 0:
-        return torch.zeros(0, dtype=torch.long, device=boxes.device)
-    order = torch.sort(scores, descending=True, stable=True).indices
-    over = (box_iou(boxes[order], boxes[order]) > iou_threshold).cpu().numpy()
-    suppressed = np.zeros(order.shape[0], dtype=bool)
-    keep = []
-    for i in range(order.shape[0]):
-        if suppressed[i]:
-            continue
-        keep.append(i)
-        suppressed |= over[i]
-    return order[torch.tensor(keep, dtype=torch.long, device=order.device)]
-
-
-def batched_nms(
-    boxes: torch.Tensor, scores: torch.Tensor, labels: torch.Tensor, iou_threshold: float
-) -> torch.Tensor:
-    """Class-wise NMS: boxes of different ``labels`` never suppress each other.
-
-    Returns (K,) int64 indices of the kept boxes, by decreasing score.
-    """
-    if boxes.shape[0] == 0:
-        return torch.zeros(0, dtype=torch.long, device=boxes.device)
-    # Offset each class to its own region of the plane (torchvision's trick), then one NMS.
-    span = (boxes.max() - boxes.min()).abs() + 1.0
-    shifted = boxes + (labels.to(boxes.dtype) * span)[:, None]
-    return nms(shifted, scores, iou_threshold)
 
 
 def mask_to_box(mask: np.ndarray) -> np.ndarray:

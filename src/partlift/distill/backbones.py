@@ -43,6 +43,7 @@ from torch import nn
 
 from partlift.distill.point_m2ae import POINT_FEATURE_DIM, PointM2AEEncoder, build_point_m2ae
 from partlift.distill.point_m2ae_io import load_point_m2ae
+from partlift.distill.point_m2ae_ops import gather  # one gather for every backbone
 from partlift.errors import InputError
 
 logger = logging.getLogger(__name__)
@@ -98,14 +99,6 @@ def farthest_point_sample(xyz: torch.Tensor, m: int) -> torch.Tensor:
         last = dist.argmax(dim=1)
         idx[:, i] = last
     return idx
-
-
-def gather(x: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
-    """``x`` (B, N, C) gathered at ``idx`` (B, ...) -> (B, ..., C)."""
-    b = x.shape[0]
-    flat = idx.reshape(b, -1)
-    out = torch.gather(x, 1, flat[..., None].expand(-1, -1, x.shape[-1]))
-    return out.reshape(*idx.shape, x.shape[-1])
 
 
 def interpolate(xyz: torch.Tensor, centres: torch.Tensor, feats: torch.Tensor, k: int = 3) -> torch.Tensor:

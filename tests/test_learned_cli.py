@@ -157,3 +157,15 @@ def test_segment_real_dev_mesh_glb_offline(real_dev_root, tmp_path, capsys):
     sem = np.load(out / "semantic.npy")
     assert sem.shape == (5000,) and set(np.unique(sem)) <= {-1, 0, 1} and (sem == 0).any()
     capsys.readouterr()
+
+
+def test_predictions_for_a_prepared_shape_keep_its_category():
+    """PartSTAD's fit asks for predictions on prepared shapes (``predictions_for``): the learned
+    teacher must see the shape's own category there (it used to be dropped: 'category unknown')."""
+    from partlift.pipeline import Segmenter
+
+    shape = generate("KitchenPot", shape_seed(5, "KitchenPot", 0, "shots"), n_points=3000)
+    seg = Segmenter(teacher="learned", preset="tiny", cache_dir=None)
+    prepared = seg.prepare(shape)
+    preds = seg.predictions_for(prepared, ["lid", "handle"])
+    assert preds.part_names == ("lid", "handle")

@@ -159,8 +159,9 @@ class Segmenter:
     def predictions_for(self, prepared: PreparedShape, names: Sequence[str]) -> Predictions:
         """The teacher's predictions on an already prepared shape for part ``names`` (cached);
         the interface PartSTAD's :func:`partlift.stad.fit.prepare_shapes` shares with
-        :class:`partlift.prepare.Preparation`."""
-        return self._predict(prepared, tuple(names))
+        :class:`partlift.prepare.Preparation`. The category is the prepared shape's own (a
+        category-conditioned teacher, the learned one, needs it)."""
+        return self._predict(prepared, tuple(names), prepared.shape.category or prepared.source.category)
 
     def predict_views(self, shape: Shape, views: Any, names: Sequence[str]) -> Predictions:
         """The teacher's predictions on ``views`` of the unit-sphere ``shape``, through the

@@ -169,7 +169,7 @@ def learned_demo(out: Path, args: argparse.Namespace) -> dict | None:
                 labels.save(out / cat, name=cat.lower())
         rows[cat] = iou.category_miou()
     mean = overall(rows)
-    print(f"\nlearned teacher ({seg.teacher.name}; a demo checkpoint of {len(cats)} categories) on "
+    print(f"\nlearned teacher ({seg.teacher.name}; a checkpoint of {len(cats)} categories) on "
           f"unlabelled generated meshes it never saw, with partslip:")
     print("  " + "  ".join(f"{c} {100 * v:.1f}" for c, v in rows.items()) + f"  | mIoU {100 * mean:.1f}")
     return {"teacher": seg.teacher.name, "method": "partslip", "count": args.learned_count,

@@ -122,6 +122,17 @@ def _variant(name: str, base: str, description: str, **overrides: Any) -> Method
     return MethodSpec(name=name, description=description, base=base, overrides=dict(overrides))
 
 
+_DISTILL_PRESETS: dict[str, dict[str, Any]] = {
+    # The DistillConfig presets (partlift.distill.config.DISTILL_PRESETS) by name, shared by
+    # partdistill and partdistill-tta; "partdistill" is the measured default.
+    "partdistill": {"distill_config": "default"},
+    "default": {"distill_config": "default"},
+    "forward": {"distill_config": "forward"},
+    "tiny": {"distill_config": "tiny"},
+    "point-m2ae": {"distill_config": "point-m2ae"},
+}
+
+
 METHODS: dict[str, MethodSpec] = {
     "partslip": MethodSpec(
         name="partslip",
@@ -165,15 +176,7 @@ METHODS: dict[str, MethodSpec] = {
         settings="partlift.distill.config:DistillConfig",
         extra_keys=("preset", "distill_config"),
         needs=("collection", "student"),
-        presets={
-            # The DistillConfig presets (partlift.distill.config.DISTILL_PRESETS) by name;
-            # "partdistill" is the measured default.
-            "partdistill": {"distill_config": "default"},
-            "default": {"distill_config": "default"},
-            "forward": {"distill_config": "forward"},
-            "tiny": {"distill_config": "tiny"},
-            "point-m2ae": {"distill_config": "point-m2ae"},
-        },
+        presets=_DISTILL_PRESETS,
     ),
     "partdistill-tta": MethodSpec(
         name="partdistill-tta",
@@ -183,15 +186,7 @@ METHODS: dict[str, MethodSpec] = {
         prepare="partlift.bench.preparers:prepare_partdistill_tta",
         settings="partlift.distill.config:DistillConfig",
         extra_keys=("preset", "distill_config", "weights"),
-        presets={
-            # The DistillConfig presets (partlift.distill.config.DISTILL_PRESETS) by name;
-            # "partdistill" is the measured default.
-            "partdistill": {"distill_config": "default"},
-            "default": {"distill_config": "default"},
-            "forward": {"distill_config": "forward"},
-            "tiny": {"distill_config": "tiny"},
-            "point-m2ae": {"distill_config": "point-m2ae"},
-        },
+        presets=_DISTILL_PRESETS,
     ),
     "partstad-box": _variant("partstad-box", "partstad", "PartSTAD voting with boxes instead of masks (ablation)",
                              masks=False),

@@ -114,3 +114,33 @@ def test_confusions_leaks_and_misses():
     assert leak_rate(np.zeros((3, 3))) is None
     with pytest.raises(InputError, match="labels must lie"):
         confusion_matrix(np.array([2]), np.array([0]), 2)
+
+
+def test_mistakes_script_on_a_generated_shape(tmp_path):
+    """benchmarks/learned_teacher_mistakes.py's steps on one generated KitchenPot with a tiny
+    random-weights learned checkpoint and the simulated oracle (tiny preset)."""
+    import json
+
+    import learned_tiny
+    from benchmark_scripts import load
+    from partlift.data.synthetic import generate
+    from partlift.teachers.registry import build_teacher
+
+    bench = load("learned_teacher_mistakes")
+    ckpt = learned_tiny.write_tiny_teacher(tmp_path / "t.safetensors", ("KitchenPot",))
+    teachers = {f"learned:{ckpt}": build_teacher(f"learned:{ckpt}"), "simulated:oracle": build_teacher("simulated:oracle")}
+    shape = generate("KitchenPot", 4, n_points=3000)
+    stats = {s: bench._new_stats() for s in teachers}
+    picture = {}
+    assert bench.analyse_shape(shape, teachers, "tiny", stats, picture, True) == 10
+    summary = bench.summarise(stats)
+    oracle = summary["simulated:oracle"]
+    assert oracle["pixel_miou"] > 0.5 and oracle["agreement"]["all"] > 0.5
+    assert oracle["leak_pixels"] < 0.5 and oracle["instances"] > 0
+    assert sum(b["instances"] for b in oracle["recall_by_size"]) == oracle["instances"]
+    json.dumps(summary)
+    md = bench.markdown(summary, {s: t.name for s, t in teachers.items()},
+                        {"shapes": [shape.name], "preset": "tiny", "views": 10})
+    assert md.count("\n| `simulated:oracle` |") == 3 and shape.name in md  # one row per table
+    bench.draw(picture, list(teachers), tmp_path / "m.png")
+    assert (tmp_path / "m.png").stat().st_size > 1000

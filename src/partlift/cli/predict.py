@@ -78,17 +78,21 @@ def run(args: argparse.Namespace) -> int:
     if out.exists() and not out.is_dir():
         raise InputError(f"--out {out}: expected a folder, but a file of that name exists; choose another path")
     config = render_preset(args.preset)
+
+    def build(spec: str):
+        options: dict = {"device": args.device}
+        if args.seed is not None:
+            if takes_seed(spec):
+                options.update(seed_options(spec, args.seed))
+            else:
+                log.warning("--seed only changes the simulated teacher; ignored for %s", spec)
+        return build_teacher(spec, refiner_options={"device": args.device}, **options)
+
+    teacher = build(args.teacher) if args.teacher else None  # a bad --teacher fails before any loading
     load_kwargs = {} if args.points is None else {"n_points": args.points}
     shape = shape_category(load_shape(args.shape, **load_kwargs), args.category, args.shape)
-    spec = args.teacher or (LABELLED_DEFAULT if shape.semantic is not None
-                            else default_teacher(shape, shape.category))
-    options: dict = {"device": args.device}
-    if args.seed is not None:
-        if takes_seed(spec):
-            options.update(seed_options(spec, args.seed))
-        else:
-            log.warning("--seed only changes the simulated teacher; ignored for %s", spec)
-    teacher = build_teacher(spec, refiner_options={"device": args.device}, **options)
+    if teacher is None:
+        teacher = build(LABELLED_DEFAULT if shape.semantic is not None else default_teacher(shape, shape.category))
     # --parts, else the shape's own part list, else its category's names; none -> InputError.
     names = resolve_part_names(
         shape.category, args.parts if args.parts is not None else shape.part_names

@@ -257,12 +257,12 @@ def test_distill_folder_of_unlabelled_meshes_with_category(pot_glb, tmp_path, ca
     (folder / "thing.glb").write_bytes(pot_glb[0].read_bytes())  # the name says no category
     out = tmp_path / "pot.safetensors"
     rc = main(["distill", "--collection", str(folder), "--category", "KitchenPot", "--teacher", "learned",
-               "--cache", str(tmp_path / "know"), "--out", str(out), *DISTILL])
+               "--teacher-mode", "pixel", "--cache", str(tmp_path / "know"), "--out", str(out), *DISTILL])
     assert rc == 0
     log = json.loads((tmp_path / "pot.log.json").read_text())
     meta = log["meta"]
     assert meta["category"] == "KitchenPot" and meta["collection"]["n_shapes"] == 1
-    assert meta["teacher"].startswith("learned(") and meta["teacher"].endswith("[KitchenPot]")
+    assert meta["teacher"].startswith("learned(") and meta["teacher"].endswith(",pixel)[KitchenPot]")
     assert "lid" in capsys.readouterr().out
 
 

@@ -76,9 +76,15 @@ def test_predict_errors_are_one_line(tiny_partnete_shape, tmp_path, capsys):
     rng = np.random.default_rng(0)
     write_ply(tmp_path / "bare.ply", rng.uniform(-1, 1, (500, 3)).astype(np.float32))
     capsys.readouterr()
-    rc = run_predict(tmp_path / "bare.ply", tmp_path / "y", "--parts", "leg", "--no-cache")
+    rc = run_predict(tmp_path / "bare.ply", tmp_path / "y", "--teacher", "simulated:zeroshot", "--parts", "leg",
+                     "--no-cache")
     err = capsys.readouterr().err
     assert rc == 2 and "no ground-truth part labels" in err
+    # Without --teacher an unlabelled shape of no known category: one line naming the teachers
+    # that could work (the rule of `segment`).
+    rc = run_predict(tmp_path / "bare.ply", tmp_path / "y", "--parts", "leg", "--no-cache")
+    err = capsys.readouterr().err.strip()
+    assert rc == 2 and "\n" not in err and "no category (pass --category)" in err and "learned" in err
 
 
 def test_predict_real_shape(real_dev_root, tmp_path):

@@ -126,12 +126,37 @@ def test_demo_runs_offline_and_prints_a_table(tmp_path, capsys):
     assert "Chair" in printed and "overall" in printed
     assert "learned teacher" in printed and "| mIoU" in printed
     results = json.loads((tmp_path / "demo" / "results.json").read_text())
+    from partlift.cli.demo import LEARNED_DEMO_CATEGORIES
     from partlift.teachers.choose import learned_categories
 
-    assert set(results["learned"]["per_category"]) == set(learned_categories())  # every category it knows
+    # The fixed demo set the checkpoint knows (all 8 with today's file; still 8 with an all-45 one).
+    known = learned_categories()
+    assert set(results["learned"]["per_category"]) == set(LEARNED_DEMO_CATEGORIES) & set(known)
+    assert results["learned"]["checkpoint_categories"] == len(known)
     assert (tmp_path / "demo" / "learned" / "KitchenPot_0.glb").is_file()
     assert [r["category"] for r in results["categories"]] == ["Chair", "Bottle"]
     assert (tmp_path / "demo" / "Chair" / "views.png").is_file()
+
+
+def test_demo_learned_categories_do_not_grow_with_the_checkpoint(tmp_path, capsys):
+    from partlift.cli.demo import LEARNED_DEMO_CATEGORIES, learned_demo_categories
+    from partlift.data.synthetic import list_categories
+    from partlift.errors import InputError
+
+    all45 = list(list_categories())
+    assert len(all45) == 45
+    assert learned_demo_categories(all45) == sorted(LEARNED_DEMO_CATEGORIES)  # a 45-category checkpoint
+    assert learned_demo_categories(["Bottle", "Lamp", "Mug"]) == ["Bottle"]
+    assert learned_demo_categories(["Lamp", "Mug"]) == ["Lamp", "Mug"]  # none of the set: the first ones
+    assert learned_demo_categories(all45, ["all"]) == all45
+    assert learned_demo_categories(all45, ["lamp", "Chair", "Lamp"]) == ["Chair", "Lamp"]
+    with pytest.raises(InputError, match="it knows Bottle, Mug"):
+        learned_demo_categories(["Bottle", "Mug"], ["Lamp"])
+    # From the command line: refused before the simulated section runs.
+    assert main(["demo", "--categories", "Chair", "--count", "1", "--learned-categories", "Nope",
+                 "--out", str(tmp_path / "d")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and "'Nope'" in err and not (tmp_path / "d").exists()
 
 
 def test_segment_set_reaches_the_stages_and_the_method(chair_dir, tmp_path, capsys):

@@ -3,7 +3,10 @@
 Generates a small collection of part-labelled shapes, segments each with the PartSLIP pipeline
 and the built-in simulated teacher, prints a per-category mIoU / mAP50 table and writes pictures
 (a views sheet and the coloured result per category). Then it segments unlabelled generated meshes
-(never seen in training) with the packaged learned teacher and prints their mIoU. Nothing is
+(never seen in training) with the packaged learned teacher and prints their mIoU: for a fixed set of
+categories (:data:`LEARNED_DEMO_CATEGORIES`, the real dev shapes' categories plus three common ones)
+that the checkpoint knows, so the demo takes the same time whether the checkpoint knows 8 categories
+or all 45; ``--learned-categories`` picks others (``all``: every category it knows). Nothing is
 downloaded.
 """
 
@@ -19,6 +22,10 @@ from partlift.cli.outdir import shown_out
 from partlift.methods import list_methods
 
 DEFAULT_CATEGORIES = ("Chair", "Table", "StorageFurniture", "Bottle", "Lamp", "Kettle")
+
+LEARNED_DEMO_CATEGORIES = ("Bottle", "Bucket", "Chair", "Kettle", "KitchenPot", "StorageFurniture", "Switch", "Table")
+"""The learned section's default categories: the 5 real dev categories (Bottle, Bucket, KitchenPot,
+StorageFurniture, Switch) plus Chair, Kettle and Table; those the packaged checkpoint knows are run."""
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -40,6 +47,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--learned-count", type=int, default=2,
                    help="unlabelled generated meshes per category of the packaged learned teacher to "
                         "segment with it (default: 2; 0 skips)")
+    p.add_argument("--learned-categories", nargs="+", default=None, metavar="CAT",
+                   help="categories of the learned section (default: those of "
+                        f"{' '.join(LEARNED_DEMO_CATEGORIES)} the packaged checkpoint knows; 'all': every "
+                        "category it knows)")
     add_device_arg(p)
     p.set_defaults(func=run)
 
@@ -63,6 +74,8 @@ def run(args: argparse.Namespace) -> int:
         check_category(cat)
         if cat not in known:
             raise InputError(f"demo: no shape generator for {cat!r}; generatable categories are {known}")
+    if args.learned_count > 0 and args.learned_categories is not None:  # a bad name stops before any work
+        learned_demo_categories(_learned_known(), args.learned_categories)
     out = Path(args.out)
     seg = Segmenter(
         teacher=args.teacher,
@@ -132,7 +145,8 @@ def run(args: argparse.Namespace) -> int:
 def learned_demo(out: Path, args: argparse.Namespace) -> dict | None:
     """Segment unlabelled generated meshes with the packaged learned teacher and print their mIoU.
 
-    For each category the checkpoint knows, ``--learned-count`` meshes of the generator's "test"
+    For each category of :func:`learned_demo_categories` (by default those of
+    :data:`LEARNED_DEMO_CATEGORIES` the checkpoint knows), ``--learned-count`` meshes of the generator's "test"
     split (seeds ``shape_seed(seed, category, i, "test")``; the teacher was trained on the
     "teacher-train" split, so it never saw them) are written as ``<out>/<Category>_<i>.glb``,
     loaded back as plain meshes (no labels, no category) and segmented with ``--category``; the
@@ -144,11 +158,10 @@ def learned_demo(out: Path, args: argparse.Namespace) -> dict | None:
     from partlift.io import load_shape
     from partlift.metrics import SemanticIoU, overall
     from partlift.pipeline import Segmenter
-    from partlift.teachers.choose import learned_categories
-
-    cats = [c for c in learned_categories() if c in synthetic.list_categories()]
-    if not cats:
+    known = _learned_known()
+    if not known:
         return None
+    cats = learned_demo_categories(known, args.learned_categories)
     seg = Segmenter(teacher="learned", method="partslip", preset=args.preset, device=args.device,
                     seed=args.seed, teacher_options={"device": args.device})
     rows = {}
@@ -169,8 +182,48 @@ def learned_demo(out: Path, args: argparse.Namespace) -> dict | None:
                 labels.save(out / cat, name=cat.lower())
         rows[cat] = iou.category_miou()
     mean = overall(rows)
-    print(f"\nlearned teacher ({seg.teacher.name}; a checkpoint of {len(cats)} categories) on "
-          f"unlabelled generated meshes it never saw, with partslip:")
+    print(f"\nlearned teacher ({seg.teacher.name}; a checkpoint of {len(known)} categories, {len(cats)} "
+          f"shown) on unlabelled generated meshes it never saw, with partslip:")
     print("  " + "  ".join(f"{c} {100 * v:.1f}" for c, v in rows.items()) + f"  | mIoU {100 * mean:.1f}")
     return {"teacher": seg.teacher.name, "method": "partslip", "count": args.learned_count,
-            "miou": mean, "per_category": rows}
+            "checkpoint_categories": len(known), "miou": mean, "per_category": rows}
+
+
+def _learned_known() -> list[str]:
+    """The packaged checkpoint's categories the generator makes ([] when none is packaged)."""
+    from partlift.data.synthetic import list_categories
+    from partlift.teachers.choose import learned_categories
+
+    return [c for c in learned_categories() if c in list_categories()]
+
+
+def learned_demo_categories(known: list[str] | tuple[str, ...], requested: list[str] | None = None) -> list[str]:
+    """The categories of the demo's learned section, in ``known``'s order.
+
+    Args:
+        known: the categories the checkpoint knows (and the generator makes).
+        requested: ``--learned-categories``: None = those of :data:`LEARNED_DEMO_CATEGORIES` it
+            knows (the first 8 it knows when it knows none of them); ``["all"]`` = all of
+            ``known``; else these names (matched ignoring case).
+
+    Raises:
+        InputError: a requested category the checkpoint does not know (the message lists them).
+    """
+    from partlift.errors import InputError
+    from partlift.teachers.choose import match_category
+
+    known = list(known)
+    if requested is None:
+        cats = [c for c in known if c in LEARNED_DEMO_CATEGORIES]
+        return cats or known[:len(LEARNED_DEMO_CATEGORIES)]
+    if [r.lower() for r in requested] == ["all"]:
+        return known
+    picked = []
+    for name in requested:
+        hit = match_category(name, known)
+        if hit is None:
+            raise InputError(f"demo: --learned-categories {name!r} is not a category the packaged learned teacher "
+                             f"knows; it knows {', '.join(known)} (or 'all')")
+        if hit not in picked:
+            picked.append(hit)
+    return [c for c in known if c in picked]

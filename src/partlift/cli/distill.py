@@ -5,6 +5,13 @@ every shape, runs the teacher, keeps its knowledge (cached next to the output, s
 not call the teacher again), then trains with forward + backward distillation. Writes the student
 (safetensors with its description), ``<out>.log.json`` (per epoch, plus the skipped shapes) and
 ``<out>.curve.png``; an interrupted run resumes from its last finished epoch.
+
+``--category`` (:mod:`partlift.cli.category`): the category whose part list is the default
+``--parts``, the category read from a PartNet-E root, and the category a category-conditioned
+teacher (the learned one) predicts shapes with that name none (plain mesh / point-cloud files;
+:func:`partlift.teachers.category.with_default_category`). It defaults to the synthetic sources'
+category. A closed-vocabulary teacher that does not know the category or a part name stops the
+command before any rendering with one line listing what it knows (exit 2).
 """
 
 from __future__ import annotations
@@ -13,6 +20,7 @@ import argparse
 import logging
 from pathlib import Path
 
+from partlift.cli.category import add_category_arg, check_coverage
 from partlift.cli.common import add_device_arg
 from partlift.overrides import add_set_arguments, check_set, parse_set
 
@@ -33,11 +41,11 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="shape folders, PartNet-E roots and/or synthetic:CAT:N sources (concatenated)")
     p.add_argument("--parts", nargs="+", default=None,
                    help="part names (default: the category's PartNet-E part list)")
-    p.add_argument("--category", default=None,
-                   help="category (reads that category of a PartNet-E root; default from synthetic:CAT)")
+    add_category_arg(p, "synthetic:CAT's; it selects that category of a PartNet-E root, gives the default "
+                        "--parts and is the category of files that name none")
     p.add_argument("--teacher", default="simulated:zeroshot", help="teacher name (see `partlift teachers`)")
     p.add_argument("--teacher-mode", default=None, choices=["box", "mask", "pixel"],
-                   help="simulated teacher output: box (B-VLM), pixel (P-VLM) or mask")
+                   help="simulated or learned teacher output: box (B-VLM), pixel (P-VLM) or mask")
     p.add_argument("--preset", default="fast", help="render preset for the teacher: partslip, fast or tiny")
     p.add_argument("--points", type=int, default=None, help="points per generated shape (default 10000)")
     p.add_argument("--config", default="default", choices=sorted(DISTILL_PRESETS), help="distillation preset")
@@ -75,12 +83,17 @@ def run(args: argparse.Namespace) -> int:
     from partlift.distill.method import method_config
     from partlift.errors import InputError
     from partlift.methods import apply_preset
+    from partlift.teachers.category import with_default_category
+    from partlift.teachers.choose import closed_vocabulary
     from partlift.teachers.registry import build_teacher, seed_options, takes_seed
 
     sources = [parse_source(s) for s in args.collection]
     cats = {s.category for s in sources if s.category}
     if len(cats) > 1:
         raise InputError(f"distill: the synthetic sources mix categories {sorted(cats)}; one student is one category")
+    if args.category and cats and args.category.strip().lower() != next(iter(cats)).lower():
+        raise InputError(f"distill: --category {args.category} contradicts the synthetic source's category "
+                         f"{next(iter(cats))}; one student is one category")
     category = args.category or (next(iter(cats)) if cats else None)
     names = _part_names(args, category)
     settings = parse_set(args.set, what="distill: --set")
@@ -100,9 +113,14 @@ def run(args: argparse.Namespace) -> int:
         options.update(seed_options(args.teacher, args.seed))
         if args.teacher_mode:
             options["mode"] = args.teacher_mode
+    elif args.teacher_mode and closed_vocabulary(args.teacher):
+        options["mode"] = args.teacher_mode  # the learned teacher: mask, box or pixel
     elif args.teacher_mode:
-        raise InputError("distill: --teacher-mode applies to the simulated teacher only")
+        raise InputError("distill: --teacher-mode applies to the simulated and learned teachers only")
     teacher = build_teacher(args.teacher, **options)
+    if category is not None:
+        check_coverage(teacher, category, names)  # before any rendering
+        teacher = with_default_category(teacher, category)
     out = Path(args.out)
     paths = AlignPaths.for_output(out)
     cache = Path(args.cache) if args.cache else paths.stem.with_name(paths.stem.name + ".knowledge")

@@ -7,6 +7,7 @@ import json
 import logging
 from pathlib import Path
 
+from partlift.cli.category import add_category_arg, check_coverage, shape_category
 from partlift.cli.common import add_device_arg, atomic_write_json, versions
 from partlift.cli.helpformat import DefaultsHelpFormatter
 from partlift.cli.outdir import relative_files, shown_out
@@ -35,8 +36,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="teacher name (see `partlift teachers`; default: the teacher recorded in "
                         "--weights/--student, else simulated for a labelled shape and learned for an "
                         "unlabelled one of a category it knows)")
-    p.add_argument("--category", default=None,
-                   help="the shape's category, e.g. KitchenPot (default: from a PartNet-E folder or the path)")
+    add_category_arg(p)
     p.add_argument("--method", default="partslip", choices=list_methods(), help="segmentation method")
     p.add_argument("--preset", default="partslip", help="render preset: partslip, fast or tiny")
     p.add_argument("--seed", type=int, default=0, help="seed for every random choice")
@@ -112,22 +112,16 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _category_and_teacher(shape, args: argparse.Namespace):
-    """The shape with its category (``--category``, else its own, else one named by the path) and
-    the teacher spec (``--teacher``, else :func:`partlift.teachers.choose.default_teacher`)."""
-    from partlift.pipeline import with_category
-    from partlift.teachers.choose import category_from_path, default_teacher
+    """The shape with its category (:func:`partlift.cli.category.shape_category`) and the teacher
+    spec (``--teacher``, else :func:`partlift.teachers.choose.default_teacher`)."""
+    from partlift.teachers.choose import default_teacher
 
-    category = args.category or shape.category or category_from_path(args.shape)
-    shape = with_category(shape, category)
+    shape = shape_category(shape, args.category, args.shape)
     return shape, args.teacher or default_teacher(shape, shape.category)
 
 
 def _check_coverage(teacher, shape, parts) -> None:
     """Fail before the render when a closed-vocabulary teacher cannot label the parts."""
-    from partlift.errors import InputError
     from partlift.names import validate_parts
-    from partlift.teachers.choose import coverage_gap
 
-    gap = coverage_gap(teacher, shape.category, validate_parts(parts, shape))
-    if gap is not None:
-        raise InputError(gap)
+    check_coverage(teacher, shape.category, validate_parts(parts, shape))

@@ -526,3 +526,39 @@ def test_relabel_by_first_point_fast_path_equals_unique() -> None:
     for x in (np.array([-3, 5, -3]), np.array([10**9, 2, 10**9]), np.array([7, 7, 2], dtype=np.int32)):
         np.testing.assert_array_equal(relabel_by_first_point(x), by_unique(x))  # slow path and int32
     assert relabel_by_first_point(np.array([], dtype=np.int64)).shape == (0,)
+
+
+def test_graph_from_a_shared_neighbour_table_is_identical() -> None:
+    """knn(neighbours=the normals' table, built in another frame) == its own query, bit for bit."""
+    from partlift.geometry import nearest_neighbours, normalize_transform
+
+    rng = np.random.default_rng(5)
+    xyz = (rng.normal(size=(2000, 3)) * [3.0, 1.0, 0.5] + 7.0).astype(np.float32)
+    unit = normalize_transform(xyz).apply(xyz)  # the normals' frame
+    table = nearest_neighbours(unit, 30)
+    pts = xyz.astype(np.float64)
+    for got, want in zip(knn(pts, 10, neighbours=table), knn(pts, 10), strict=True):
+        np.testing.assert_array_equal(got, want)
+    with pytest.raises(InputError, match="neighbours must cover these 2000 points with >= 11 columns"):
+        knn(pts, 10, neighbours=nearest_neighbours(unit, 5))
+
+
+def test_superpoints_with_a_shared_neighbour_table_are_identical() -> None:
+    from partlift.geometry import estimate_normals, nearest_neighbours, normalize_transform
+    from partlift.superpoints.compute import compute_superpoints_info as info_of
+
+    xyz, normals, rgb, _ = _two_planes()
+    # jittered off the lattice: on an exact grid, equidistant neighbours may come in another
+    # order from a 30-NN and an 11-NN query (documented: "ties at equal distance aside")
+    xyz = xyz + 1e-3 * np.random.default_rng(6).normal(size=xyz.shape)
+    unit = normalize_transform(xyz.astype(np.float32)).apply(xyz)
+    table = nearest_neighbours(unit, 30)
+    est = estimate_normals(unit, neighbours=table)
+    a = info_of(xyz, normals=est, rgb=rgb, neighbours=table)
+    b = info_of(xyz, normals=est, rgb=rgb)
+    c = info_of(xyz, rgb=rgb)  # normals estimated inside, their table reused for the graph
+    np.testing.assert_array_equal(a.superpoints, b.superpoints)
+    np.testing.assert_array_equal(a.components, c.components)
+    assert a.energy == b.energy == c.energy
+    with pytest.raises(InputError, match="neighbours must be a partlift.geometry.Neighbours table"):
+        compute_superpoints(xyz, normals=est, neighbours=nearest_neighbours(unit[:10], 30))

@@ -100,9 +100,12 @@ def region_merging(
     late = False
     rounds = 0
     while True:
+        # np.take instead of fancy indexing: the same values, about half the CPU (issue 17).
         mu = sums / cnt[:, None]
-        diff = mu[a] - mu[b]
-        delta = cnt[a] * cnt[b] / (cnt[a] + cnt[b]) * np.einsum("ij,ij->i", diff, diff) - reg * w
+        diff = np.take(mu, a, axis=0)
+        diff -= np.take(mu, b, axis=0)
+        ca, cb = cnt.take(a), cnt.take(b)
+        delta = ca * cb / (ca + cb) * np.einsum("ij,ij->i", diff, diff) - reg * w
         cand = np.flatnonzero(delta < 0)
         if len(cand) == 0:
             break
@@ -117,8 +120,8 @@ def region_merging(
         cnt = np.bincount(mp, weights=cnt, minlength=m2)
         sums = np.stack([np.bincount(mp, weights=sums[:, j], minlength=m2) for j in range(y.shape[1])], 1)
         sq = np.bincount(mp, weights=sq, minlength=m2)
-        comp = mp[comp]
-        a, b, w = _reduce(mp[a], mp[b], w, m2)
+        comp = mp.take(comp)
+        a, b, w = _reduce(mp.take(a), mp.take(b), w, m2)
         late = late or (m - m2) < LATE_FRACTION * m2
         m = m2
     log.debug("region_merging: %d components after %d rounds", m, rounds)

@@ -231,13 +231,16 @@ def estimate_normals(
     # Centred once in float64, so that the float32 neighbourhoods below keep their precision
     # whatever the frame (covariances are translation-invariant).
     centred = pts - pts.mean(axis=0)
-    valid = None if radius is None else dist <= radius
     few = np.zeros(n, dtype=bool)
-    if valid is not None:
-        few = valid.sum(axis=1) < min(NORMAL_MIN_NEIGHBORS, kk)
-        valid[few] = True  # fall back to the k nearest
-        if valid.all():
-            valid = None
+    valid = None
+    if radius is not None:
+        # Rows are sorted by distance: fewer than 3 neighbours lie within the radius iff the
+        # 3rd is beyond it, and every neighbour counts iff the last is within (or the row falls
+        # back to its k nearest). O(N) instead of counting the (N, k) mask.
+        few = dist[:, min(NORMAL_MIN_NEIGHBORS, kk) - 1] > radius
+        if not ((dist[:, -1] <= radius) | few).all():
+            valid = dist <= radius
+            valid[few] = True  # fall back to the k nearest
     cov = _neighbourhood_covariances(centred.astype(np.float32), idx, valid)
     normals = np.empty((n, 3))
     normals[order] = smallest_eigenvectors(*cov)

@@ -23,6 +23,11 @@ Algorithm, one pass per view, ``O(N K)`` work (``K`` = 21 candidate pixels for a
    depend on it).
 4. The low 32 bits of each pixel's minimum are its point; the empty value's low bits read -1.
 
+On the CPU the views are drawn by ``torch.get_num_threads()`` Python threads, each with its own
+z-buffer, every op on at most ``_CHUNK`` elements (below torch's intra-op grain, so no thread
+forks an OpenMP team; on a shared machine those teams wait for busy cores). The pixels do not
+depend on the threads or the chunks (scatter-min).
+
 The result equals :func:`partlift.render.reference.rasterize_reference` exactly (tested).
 """
 

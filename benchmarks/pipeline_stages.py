@@ -56,14 +56,18 @@ def _shapes() -> list[tuple[str, object]]:
 
 def _outputs(shape: object) -> dict[str, np.ndarray]:
     from partlift.geometry import estimate_normals
+    from partlift.prepare import prepare_shape
     from partlift.render import render
     from partlift.superpoints import compute_superpoints_info
 
     info = compute_superpoints_info(shape.xyz, rgb=shape.rgb)
     normals = estimate_normals(shape.xyz, workers=-1)
     views = render(shape.replace(normals=normals), "partslip", device="cpu")
+    prepared = prepare_shape(shape, "partslip")  # the pipeline's path (Segmenter.prepare)
     return {"normals": normals, "superpoints": info.superpoints, "components": info.components,
-            "pix2point": views.pix2point.astype(np.int32)}
+            "pix2point": views.pix2point.astype(np.int32),
+            "prepared_normals": prepared.shape.normals, "prepared_superpoints": prepared.superpoints,
+            "prepared_pix2point": prepared.views.pix2point.astype(np.int32)}
 
 
 def snapshot(out_dir: Path) -> None:
@@ -77,7 +81,7 @@ def compare(ref_dir: Path) -> None:
     from partlift.superpoints import purity
 
     print(f"{'shape':<34} {'max deg':>8} {'p99 deg':>8} {'>1deg':>7} {'sp same':>7} {'#sp ref':>7} "
-          f"{'#sp new':>7} {'comp same':>9} {'pix same':>8} {'purity ref/new':>15}")
+          f"{'#sp new':>7} {'comp same':>9} {'pix same':>8} {'purity ref/new':>15} {'prep same':>9}")
     for name, shape in _shapes():
         ref = np.load(ref_dir / f"{name}.npz")
         new = _outputs(shape)
@@ -90,7 +94,16 @@ def compare(ref_dir: Path) -> None:
               f"{str(np.array_equal(ref['superpoints'], new['superpoints'])):>7} "
               f"{int(ref['superpoints'].max()) + 1:7d} {int(new['superpoints'].max()) + 1:7d} "
               f"{str(np.array_equal(ref['components'], new['components'])):>9} "
-              f"{str(np.array_equal(ref['pix2point'], new['pix2point'])):>8} {pur:>15}", flush=True)
+              f"{str(np.array_equal(ref['pix2point'], new['pix2point'])):>8} {pur:>15} "
+              f"{str(_prepared_same(ref, new)):>9}", flush=True)
+
+
+def _prepared_same(ref: object, new: dict[str, np.ndarray]) -> object:
+    """Normals, superpoints and render maps of ``prepare_shape`` all bit-identical (None: not in ref)."""
+    keys = ("prepared_normals", "prepared_superpoints", "prepared_pix2point")
+    if not all(k in ref for k in keys):
+        return None
+    return all(np.array_equal(ref[k], new[k]) for k in keys)
 
 
 def purity_table(presets: list[str]) -> None:

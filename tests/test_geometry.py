@@ -199,3 +199,47 @@ def test_fast_normals_match_the_reference_on_a_real_shape(real_dev_root):
     shape = normalize(load_shape(real_dev_root / "StorageFurniture" / "45940"))
     ang = _angles_deg(_normals_reference(shape.xyz), estimate_normals(shape.xyz, workers=-1))
     assert np.percentile(ang, 99) < 1e-3 and ang.max() < 0.01
+
+
+def test_nearest_neighbours_table_matches_a_plain_query_and_is_validated():
+    from partlift.geometry import Neighbours, nearest_neighbours
+
+    rng = np.random.default_rng(3)
+    xyz = rng.normal(size=(500, 3))
+    table = nearest_neighbours(xyz, 12, workers=1)
+    assert isinstance(table, Neighbours) and table.k == 12 and table.idx.dtype == np.int64
+    assert sorted(table.order.tolist()) == list(range(500))  # a permutation of the points
+    dist, idx = cKDTree(xyz).query(xyz, k=12)
+    np.testing.assert_array_equal(table.idx, idx[table.order])
+    np.testing.assert_array_equal(table.dist, dist[table.order])
+    assert nearest_neighbours(xyz[:4], 30).k == 4  # capped at N
+    with pytest.raises(InputError, match="k must be an integer >= 1"):
+        nearest_neighbours(xyz, 0)
+    with pytest.raises(InputError, match=r"expected \(N, 3\)"):
+        nearest_neighbours(xyz[:, :2], 3)
+
+
+def test_normals_from_a_shared_neighbour_table_are_identical():
+    """estimate_normals(neighbours=a wider table of the same points) == its own query, bit for bit."""
+    from partlift.geometry import nearest_neighbours
+
+    rng = np.random.default_rng(4)
+    d = rng.normal(size=(3000, 3))
+    xyz = (d / np.linalg.norm(d, axis=1, keepdims=True) + 0.01 * rng.normal(size=(3000, 3))).astype(np.float32)
+    own = estimate_normals(xyz, workers=-1)
+    wide = nearest_neighbours(xyz, NORMAL_K + 5)
+    np.testing.assert_array_equal(estimate_normals(xyz, neighbours=wide), own)
+    with pytest.raises(InputError, match="neighbours must be a Neighbours table"):
+        estimate_normals(xyz, neighbours=nearest_neighbours(xyz, 5))
+    with pytest.raises(InputError, match="neighbours must be a Neighbours table"):
+        estimate_normals(xyz[:100], neighbours=wide)
+
+
+def test_speed_normals_stage_small():
+    from partlift.bench.speed.normals import speed_normals
+
+    r = speed_normals(2000, "cpu", repeats=1)
+    assert r["stage"] == "normals" and r["points"] == 2000 and r["workers"] == -1
+    assert r["seconds"] > 0 and r["cpu_seconds"] >= 0 and r["seconds_cold"] > 0
+    with pytest.raises(InputError, match="repeats >= 1"):
+        speed_normals(2000, "cpu", repeats=0)

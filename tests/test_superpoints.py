@@ -526,3 +526,81 @@ def test_relabel_by_first_point_fast_path_equals_unique() -> None:
     for x in (np.array([-3, 5, -3]), np.array([10**9, 2, 10**9]), np.array([7, 7, 2], dtype=np.int32)):
         np.testing.assert_array_equal(relabel_by_first_point(x), by_unique(x))  # slow path and int32
     assert relabel_by_first_point(np.array([], dtype=np.int64)).shape == (0,)
+
+
+def test_graph_from_a_shared_neighbour_table_is_identical() -> None:
+    """knn(neighbours=the normals' table, built in another frame) == its own query, bit for bit."""
+    from partlift.geometry import nearest_neighbours, normalize_transform
+
+    rng = np.random.default_rng(5)
+    xyz = (rng.normal(size=(2000, 3)) * [3.0, 1.0, 0.5] + 7.0).astype(np.float32)
+    unit = normalize_transform(xyz).apply(xyz)  # the normals' frame
+    table = nearest_neighbours(unit, 30)
+    pts = xyz.astype(np.float64)
+    for got, want in zip(knn(pts, 10, neighbours=table), knn(pts, 10), strict=True):
+        np.testing.assert_array_equal(got, want)
+    with pytest.raises(InputError, match="neighbours must cover these 2000 points with >= 11 columns"):
+        knn(pts, 10, neighbours=nearest_neighbours(unit, 5))
+
+
+def test_superpoints_with_a_shared_neighbour_table_are_identical() -> None:
+    from partlift.geometry import estimate_normals, nearest_neighbours, normalize_transform
+    from partlift.superpoints.compute import compute_superpoints_info as info_of
+
+    xyz, normals, rgb, _ = _two_planes()
+    # jittered off the lattice: on an exact grid, equidistant neighbours may come in another
+    # order from a 30-NN and an 11-NN query (documented: "ties at equal distance aside")
+    xyz = xyz + 1e-3 * np.random.default_rng(6).normal(size=xyz.shape)
+    unit = normalize_transform(xyz.astype(np.float32)).apply(xyz)
+    table = nearest_neighbours(unit, 30)
+    est = estimate_normals(unit, neighbours=table)
+    a = info_of(xyz, normals=est, rgb=rgb, neighbours=table)
+    b = info_of(xyz, normals=est, rgb=rgb)
+    c = info_of(xyz, rgb=rgb)  # normals estimated inside, their table reused for the graph
+    np.testing.assert_array_equal(a.superpoints, b.superpoints)
+    np.testing.assert_array_equal(a.components, c.components)
+    assert a.energy == b.energy == c.energy
+    with pytest.raises(InputError, match="neighbours must be a partlift.geometry.Neighbours table"):
+        compute_superpoints(xyz, normals=est, neighbours=nearest_neighbours(unit[:10], 30))
+
+
+def _region_merging_full(features: np.ndarray, edges: Edges, reg: float) -> np.ndarray:
+    """region_merging's rounds with every ΔE recomputed each round (no carried-over ΔE)."""
+    from partlift.superpoints import fusion
+    from partlift.superpoints.graph import component_stats, relabel_by_first_point
+
+    y = np.asarray(features, dtype=np.float64)
+    m = len(y)
+    comp = np.arange(m, dtype=np.int64)
+    cnt, sums, sq = component_stats(y, comp, m)
+    a, b, w = fusion._reduce(comp[edges.a], comp[edges.b], edges.w, m)
+    late = False
+    while True:
+        delta = fusion._delta(sums / cnt[:, None], cnt, a, b, w, reg)
+        cand = np.flatnonzero(delta < 0)
+        if len(cand) == 0:
+            return relabel_by_first_point(comp)
+        group, partner, proposers, mutual = fusion._mutual_best(delta, cand, a, b, m)
+        if late:
+            group = fusion._add_leaves(group, partner, proposers, mutual, (cnt, sums, sq), (a, b, w), reg)
+        mp, m2 = fusion._consecutive(group)
+        cnt = np.bincount(mp, weights=cnt, minlength=m2)
+        sums = np.stack([np.bincount(mp, weights=sums[:, j], minlength=m2) for j in range(y.shape[1])], 1)
+        sq = np.bincount(mp, weights=sq, minlength=m2)
+        comp = mp[comp]
+        a, b, w = fusion._reduce(mp[a], mp[b], w, m2)
+        late = late or (m - m2) < fusion.LATE_FRACTION * m2
+        m = m2
+
+
+@pytest.mark.parametrize("reg", [0.02, 0.2])
+def test_region_merging_carrying_delta_over_is_exact(reg: float) -> None:
+    """Carrying the ΔE of untouched pairs between rounds gives the labels of recomputing them all."""
+    rng = np.random.default_rng(7)
+    xyz = rng.uniform(size=(3000, 3))
+    features = node_features(rng.normal(size=(3000, 3)) * 0.3 + [0.0, 0.0, 1.0], rng.uniform(size=(3000, 3)), 0.3)
+    src, dst, dist = knn(xyz, 10)
+    edges = undirected(src, dst, edge_weights(features, src, dst, dist, 1.0), len(xyz))
+    got = region_merging(features, edges, reg)
+    assert 1 < got.max() + 1 < len(xyz)
+    np.testing.assert_array_equal(got, _region_merging_full(features, edges, reg))

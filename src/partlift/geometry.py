@@ -9,7 +9,7 @@ and uniform scale), so they are kept as they are.
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 from scipy.spatial import cKDTree
@@ -23,6 +23,8 @@ __all__ = [
     "NORMAL_K",
     "NORMAL_RADIUS",
     "NORMAL_MIN_NEIGHBORS",
+    "Neighbours",
+    "nearest_neighbours",
     "normalize",
     "normalize_transform",
     "estimate_normals",
@@ -110,6 +112,58 @@ def normalize(shape: Shape, mode: str = "centroid") -> Shape:
     return shape.replace(xyz=t.apply(shape.xyz), mesh=mesh, transform=transform)
 
 
+class Neighbours(NamedTuple):
+    """The ``k`` nearest points of every point of a cloud (itself included), one kd-tree query.
+
+    Rows are in the tree's spatial order (memory is walked in order when they are used):
+    row ``r`` belongs to point ``order[r]``. One table serves both the normals (30-NN, METHODS
+    §1.4 step 1) and the superpoint graph (10-NN, step 2: the first 11 columns), so the cloud is
+    searched once (:func:`nearest_neighbours`).
+
+    Attributes:
+        order: (N,) int64 the point of each row (a permutation of 0..N-1).
+        idx: (N, K) int64 neighbour indices of each row, by increasing distance.
+        dist: (N, K) float64 their Euclidean distances, in the frame of the queried points.
+    """
+
+    order: np.ndarray
+    idx: np.ndarray
+    dist: np.ndarray
+
+    @property
+    def k(self) -> int:
+        """Neighbours per point (columns)."""
+        return int(self.idx.shape[1])
+
+
+def nearest_neighbours(xyz: np.ndarray, k: int, *, workers: int = -1) -> Neighbours:
+    """The ``min(k, N)`` nearest points of every point, itself included (:class:`Neighbours`).
+
+    Args:
+        xyz: (N, 3) finite float coordinates, N >= 1.
+        k: neighbours per point, >= 1.
+        workers: threads of the kd-tree query (-1: all cores; the query splits its rows).
+
+    Raises:
+        InputError: bad array or ``k``.
+    """
+    pts = np.asarray(xyz).astype(np.float64, copy=False)
+    if pts.ndim != 2 or pts.shape[1] != 3 or len(pts) == 0:
+        raise InputError(f"nearest_neighbours: expected (N, 3) points with N >= 1, got shape {pts.shape}")
+    if not np.isfinite(pts).all():
+        raise InputError("nearest_neighbours: the points contain NaN or infinite coordinates")
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
+        raise InputError(f"nearest_neighbours: k must be an integer >= 1, got {k!r}")
+    n = len(pts)
+    kk = int(min(k, n))
+    tree = cKDTree(pts)
+    # Querying in the tree's own (spatially sorted) order walks memory in order: ~1.5x faster,
+    # and each row's answer does not depend on the order of the queries.
+    order = tree.indices.astype(np.int64, copy=False)
+    dist, idx = tree.query(pts[order], k=kk, workers=workers)
+    return Neighbours(order, idx.reshape(n, kk).astype(np.int64, copy=False), dist.reshape(n, kk))
+
+
 def estimate_normals(
     xyz: np.ndarray,
     k: int = NORMAL_K,
@@ -117,6 +171,7 @@ def estimate_normals(
     *,
     orient: str = "outward",
     workers: int = 1,
+    neighbours: Neighbours | None = None,
 ) -> np.ndarray:
     """Unit normals by PCA of each point's neighbourhood (METHODS §1.4, Open3D hybrid search).
 
@@ -139,6 +194,10 @@ def estimate_normals(
             consistent on convex-ish surfaces); ``"none"``: the eigen-solver's sign (arbitrary,
             as Open3D's unoriented normals).
         workers: threads for the kd-tree query (-1 = all cores).
+        neighbours: the table of :func:`nearest_neighbours` of these same ``xyz`` with at least
+            ``min(k, N)`` columns (its first ``min(k, N)`` are used), to share one query with the
+            superpoint graph; None: queried here. The normals are the same either way (a sorted
+            kNN list's prefix is the shorter query's answer; ties at equal distance aside).
 
     Returns:
         (N, 3) float32 unit normals.
@@ -160,22 +219,28 @@ def estimate_normals(
         raise InputError(f"estimate_normals: orient must be 'outward' or 'none', got {orient!r}")
     n = len(pts)
     kk = int(min(k, n))
+    if neighbours is None:
+        neighbours = nearest_neighbours(pts, kk, workers=workers)
+    elif not isinstance(neighbours, Neighbours) or len(neighbours.order) != n or neighbours.k < kk:
+        got = (f"{len(neighbours.order)} rows x {neighbours.k} columns" if isinstance(neighbours, Neighbours)
+               else type(neighbours).__name__)
+        raise InputError(f"estimate_normals: neighbours must be a Neighbours table of these {n} points with >= {kk} "
+                         f"columns, got {got}; build it with nearest_neighbours(xyz, k)")
+    order = neighbours.order
+    idx, dist = neighbours.idx[:, :kk], neighbours.dist[:, :kk]
     # Centred once in float64, so that the float32 neighbourhoods below keep their precision
     # whatever the frame (covariances are translation-invariant).
     centred = pts - pts.mean(axis=0)
-    tree = cKDTree(pts)
-    # Querying in the tree's own (spatially sorted) order walks memory in order: ~1.5x faster,
-    # and each row's answer does not depend on the order of the queries.
-    order = tree.indices
-    dist, idx = tree.query(pts[order], k=kk, workers=workers)
-    dist, idx = dist.reshape(n, kk), idx.reshape(n, kk)
-    valid = None if radius is None else dist <= radius
     few = np.zeros(n, dtype=bool)
-    if valid is not None:
-        few = valid.sum(axis=1) < min(NORMAL_MIN_NEIGHBORS, kk)
-        valid[few] = True  # fall back to the k nearest
-        if valid.all():
-            valid = None
+    valid = None
+    if radius is not None:
+        # Rows are sorted by distance: fewer than 3 neighbours lie within the radius iff the
+        # 3rd is beyond it, and every neighbour counts iff the last is within (or the row falls
+        # back to its k nearest). O(N) instead of counting the (N, k) mask.
+        few = dist[:, min(NORMAL_MIN_NEIGHBORS, kk) - 1] > radius
+        if not ((dist[:, -1] <= radius) | few).all():
+            valid = dist <= radius
+            valid[few] = True  # fall back to the k nearest
     cov = _neighbourhood_covariances(centred.astype(np.float32), idx, valid)
     normals = np.empty((n, 3))
     normals[order] = smallest_eigenvectors(*cov)

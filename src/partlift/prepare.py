@@ -68,7 +68,14 @@ def prepare_shape(
     Returns:
         a :class:`~partlift.types.PreparedShape`; ``shape`` is in the unit-sphere frame.
     """
-    from partlift.geometry import ensure_normals, normalize
+    from partlift.geometry import (
+        NORMAL_K,
+        ensure_normals,
+        estimate_normals,
+        nearest_neighbours,
+        normalize,
+        normalize_transform,
+    )
     from partlift.render import render
 
     if not isinstance(shape, Shape):
@@ -86,8 +93,14 @@ def prepare_shape(
     timings: dict[str, float] = {}
     t = time.perf_counter()
     given = normalize(shape)
+    table = None
     if normals == "estimated":
-        norm = ensure_normals(given.replace(normals=None), workers=-1)
+        # ensure_normals(given without normals), with its one kd-tree query kept (Neighbours):
+        # the superpoint graph's 10-NN are the first columns of the normals' 30-NN (issue 17).
+        unit = normalize_transform(given.xyz).apply(given.xyz)
+        k = max(NORMAL_K, superpoint_config.k + 1) if superpoints else NORMAL_K
+        table = nearest_neighbours(unit, k, workers=-1)
+        norm = given.replace(normals=estimate_normals(unit, workers=-1, neighbours=table))
         drawn = given if given.normals is not None else norm
     elif normals == "given":
         norm = drawn = ensure_normals(given)
@@ -102,7 +115,7 @@ def prepare_shape(
         from partlift.superpoints import superpoints_for_shape
 
         t = time.perf_counter()
-        sp = superpoints_for_shape(norm, superpoint_config)
+        sp = superpoints_for_shape(norm, superpoint_config, neighbours=table)
         timings["superpoints"] = time.perf_counter() - t
         log.info("prepared %s: %d points, %d superpoints (%.2fs)", shape.name, norm.n_points,
                  int(sp.max()) + 1, sum(timings.values()))

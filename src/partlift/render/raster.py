@@ -23,12 +23,18 @@ Algorithm, one pass per view, ``O(N K)`` work (``K`` = 21 candidate pixels for a
    depend on it).
 4. The low 32 bits of each pixel's minimum are its point; the empty value's low bits read -1.
 
+On the CPU the views are drawn by ``torch.get_num_threads()`` Python threads, each with its own
+z-buffer, every op on at most ``_CHUNK`` elements (below torch's intra-op grain, so no thread
+forks an OpenMP team; on a shared machine those teams wait for busy cores). The pixels do not
+depend on the threads or the chunks (scatter-min).
+
 The result equals :func:`partlift.render.reference.rasterize_reference` exactly (tested).
 """
 
 from __future__ import annotations
 
 import math
+from concurrent.futures import ThreadPoolExecutor
 
 import torch
 
@@ -45,6 +51,9 @@ _OFFSET_SLACK = 1e-3
 _EMPTY = torch.iinfo(torch.int64).max
 _INDEX_BITS = 32
 MAX_POINTS = 2**31 - 1
+# Points (and z-buffer elements) per op on the CPU: torch's intra-op grain
+# (at::internal::GRAIN_SIZE), below which an op runs in the calling thread (see rasterize).
+_CHUNK = 32_768
 
 
 def radius2(radius_px: float) -> torch.Tensor:
@@ -106,6 +115,53 @@ def rasterize(
     dev = screen_xy.device
     offsets, always = splat_offsets(radius_px)
     kmax = max(max(abs(kx), abs(ky)) for kx, ky in offsets)
+    z_min = max(float(znear), 0.0)
+    # The points each view draws, sorted by image row (all views at once, then one sort each).
+    base = torch.floor(screen_xy + 0.5)
+    lo, hi = float(-kmax), float(w - 1 + kmax)
+    keep = (depth > z_min) & ((base >= lo) & (base <= hi)).all(dim=2)
+    row_dtype = torch.int16 if h + 4 * kmax < 2**15 else torch.int32
+    all_index = torch.arange(n, dtype=torch.int64, device=dev)
+    orders = []
+    for v in range(n_views):
+        idx = all_index if bool(keep[v].all()) else torch.nonzero(keep[v]).squeeze(1)
+        rows = base[v, :, 1].index_select(0, idx).to(row_dtype)
+        orders.append(idx.index_select(0, torch.sort(rows, stable=True).indices))
+    del base, keep
+    out = torch.empty((n_views, h, w), dtype=torch.int64, device=dev)
+    views = list(range(n_views))
+    workers = min(n_views, torch.get_num_threads()) if dev.type == "cpu" else 1
+    chunk = _CHUNK if dev.type == "cpu" else max(n, 1)
+    if workers <= 1:
+        _draw(views, orders, screen_xy, depth, out, radius_px, chunk)
+        return out
+    # CPU: the views are independent, so each of ``workers`` threads draws every workers-th view
+    # into its own z-buffer (torch releases the GIL), every op on at most _CHUNK elements, below
+    # torch's intra-op grain, so that the threads do not also fork OpenMP teams. The pixels are
+    # those of one thread: a view's z-buffer is a scatter-min, independent of order and chunks.
+    inference = torch.is_inference_mode_enabled()
+
+    def draw(part: list[int]) -> None:
+        with torch.inference_mode(inference), torch.no_grad():
+            _draw(part, orders, screen_xy, depth, out, radius_px, chunk)
+
+    with ThreadPoolExecutor(workers) as pool:
+        for job in [pool.submit(draw, views[i::workers]) for i in range(workers)]:
+            job.result()
+    return out
+
+
+def _draw(views: list[int], orders: list[torch.Tensor], screen_xy: torch.Tensor, depth: torch.Tensor,
+          out: torch.Tensor, radius_px: float, chunk: int) -> None:
+    """Z-buffer ``views`` into ``out`` (steps 1-4 of the module doc), ``chunk`` points per op.
+
+    ``orders[v]``: the points view ``v`` draws (every candidate inside the padded buffer), in
+    image-row order.
+    """
+    h = w = out.shape[1]
+    dev = screen_xy.device
+    offsets, always = splat_offsets(radius_px)
+    kmax = max(max(abs(kx), abs(ky)) for kx, ky in offsets)
     # Buffer rows/cols are padded by 2 kmax so that every candidate of a kept point (nearest
     # pixel at most kmax outside the image) lands inside it.
     pad = 2 * kmax
@@ -115,50 +171,45 @@ def rasterize(
     big = torch.empty(size + (2 * kmax + 1) * (wp + 1), dtype=torch.int64, device=dev)
     zbuf = big[:size].view(hp, wp)
     r2 = radius2(radius_px).to(dev)
-    z_min = max(float(znear), 0.0)
-    row_dtype = torch.int16 if hp < 2**15 else torch.int32
-    all_index = torch.arange(n, dtype=torch.int64, device=dev)
-
-    out = torch.empty((n_views, h, w), dtype=torch.int64, device=dev)
-    sq = torch.empty((2, 2 * kmax + 1, n), dtype=torch.float32, device=dev)
-    d2 = torch.empty(n, dtype=torch.float32, device=dev)
-    cand_key = torch.empty(n, dtype=torch.int64, device=dev)
-    for v in range(n_views):
-        xy, z = screen_xy[v], depth[v]
-        base = torch.floor(xy + 0.5)
-        lo, hi = float(-kmax), float(w - 1 + kmax)
-        keep = (z > z_min) & ((base >= lo) & (base <= hi)).all(dim=1)
-        idx = all_index if bool(keep.all()) else torch.nonzero(keep).squeeze(1)
-        rows = base[:, 1].index_select(0, idx).to(row_dtype)
-        idx = idx.index_select(0, torch.sort(rows, stable=True).indices)
-        m = int(idx.shape[0])
-        xy, z = xy.index_select(0, idx), z.index_select(0, idx)
-        base = torch.floor(xy + 0.5)
-        frac = xy - base  # exact in float32, |frac| <= 1/2
-        bl = base.to(torch.int64)
-        # Index of the candidate at offset (-kmax, -kmax); offset (kx, ky) adds a view shift.
-        lin = (bl[:, 1] + (pad - kmax)) * wp + (bl[:, 0] + (pad - kmax))
-        key = (z.view(torch.int32).to(torch.int64) << _INDEX_BITS) | idx
-        sq_ = sq[:, :, :m]
-        for j in range(2 * kmax + 1):
-            for axis in range(2):
-                s = sq_[axis, j]
-                torch.sub(frac[:, axis], float(j - kmax), out=s)
-                s.mul_(s)
-        zbuf.fill_(_EMPTY)
-        d2_, cand_key_ = d2[:m], cand_key[:m]
-        for (kx, ky), sure in zip(offsets, always, strict=True):
-            target = big[(ky + kmax) * wp + (kx + kmax) :]
-            if sure:
-                target.scatter_reduce_(0, lin, key, "amin")
-                continue
-            torch.add(sq_[0, kx + kmax], sq_[1, ky + kmax], out=d2_)
-            torch.ge(d2_, r2, out=cand_key_)  # 1 = outside the splat
-            cand_key_.mul_(_EMPTY).bitwise_or_(key)  # outside: _EMPTY, inside: key
-            target.scatter_reduce_(0, lin, cand_key_, "amin")
+    chunk = max(1, int(chunk))
+    band = max(1, chunk // wp)  # z-buffer rows per fill / copy op
+    width = max(1, min(chunk, max((int(o.shape[0]) for o in orders), default=1)))
+    sq = torch.empty((2, 2 * kmax + 1, width), dtype=torch.float32, device=dev)
+    d2 = torch.empty(width, dtype=torch.float32, device=dev)
+    cand_key = torch.empty(width, dtype=torch.int64, device=dev)
+    for v in views:
+        for r0 in range(0, hp, band):
+            zbuf[r0 : r0 + band].fill_(_EMPTY)
+        order = orders[v]
+        for c0 in range(0, int(order.shape[0]), chunk):
+            idx = order[c0 : c0 + chunk]
+            m = int(idx.shape[0])
+            xy, z = screen_xy[v].index_select(0, idx), depth[v].index_select(0, idx)
+            base = torch.floor(xy + 0.5)
+            frac = xy - base  # exact in float32, |frac| <= 1/2
+            bl = base.to(torch.int64)
+            # Index of the candidate at offset (-kmax, -kmax); offset (kx, ky) adds a view shift.
+            lin = (bl[:, 1] + (pad - kmax)) * wp + (bl[:, 0] + (pad - kmax))
+            key = (z.view(torch.int32).to(torch.int64) << _INDEX_BITS) | idx
+            sq_ = sq[:, :, :m]
+            for j in range(2 * kmax + 1):
+                for axis in range(2):
+                    s = sq_[axis, j]
+                    torch.sub(frac[:, axis], float(j - kmax), out=s)
+                    s.mul_(s)
+            d2_, cand_key_ = d2[:m], cand_key[:m]
+            for (kx, ky), sure in zip(offsets, always, strict=True):
+                target = big[(ky + kmax) * wp + (kx + kmax) :]
+                if sure:
+                    target.scatter_reduce_(0, lin, key, "amin")
+                    continue
+                torch.add(sq_[0, kx + kmax], sq_[1, ky + kmax], out=d2_)
+                torch.ge(d2_, r2, out=cand_key_)  # 1 = outside the splat
+                cand_key_.mul_(_EMPTY).bitwise_or_(key)  # outside: _EMPTY, inside: key
+                target.scatter_reduce_(0, lin, cand_key_, "amin")
         # int64 -> int32 keeps the low 32 bits: the point index, or -1 for _EMPTY.
-        out[v].copy_(zbuf[pad : pad + h, pad : pad + w].to(torch.int32))
-    return out
+        for r0 in range(0, h, band):
+            out[v, r0 : r0 + band].copy_(zbuf[pad + r0 : pad + min(r0 + band, h), pad : pad + w].to(torch.int32))
 
 
 def visible_points(pix2point: torch.Tensor, n_points: int) -> torch.Tensor:

@@ -112,6 +112,7 @@ def compute_superpoints_info(
     normals: np.ndarray | None = None,
     rgb: np.ndarray | None = None,
     config: SuperpointConfig | None = None,
+    neighbours: Any = None,
 ) -> SuperpointInfo:
     """Like :func:`compute_superpoints`, returning a :class:`SuperpointInfo` (energy, timings)."""
     config = SuperpointConfig() if config is None else config
@@ -130,6 +131,13 @@ def compute_superpoints_info(
                 f"compute_superpoints: rgb must be floats in [0, 1], got range [{rgb.min()}, {rgb.max()}]; "
                 "divide 0-255 colours by 255"
             )
+    if neighbours is not None:
+        from partlift.geometry import Neighbours
+
+        if not isinstance(neighbours, Neighbours) or len(neighbours.order) != n:
+            got = f"{len(neighbours.order)} rows" if isinstance(neighbours, Neighbours) else type(neighbours).__name__
+            raise InputError(f"compute_superpoints: neighbours must be a partlift.geometry.Neighbours table of these "
+                             f"{n} points, got {got}; build it with nearest_neighbours(xyz, k) or pass None")
     pts = xyz.astype(np.float64)
     seconds: dict[str, float] = {}
     if n == 1:
@@ -137,16 +145,17 @@ def compute_superpoints_info(
         return SuperpointInfo(one, one, 0.0, seconds, config)
 
     t0 = time.perf_counter()
+    k = min(config.k, n - 1)
     if normals is None:
-        normals = _estimate_normals(pts, config)
+        normals, neighbours = _estimate_normals(pts, config, k + 1)
     seconds["normals"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
-    k = min(config.k, n - 1)
     if k < config.k:
         log.info("compute_superpoints: %d points, using k=%d neighbours instead of %d", n, k, config.k)
     features = node_features(normals, rgb, config.rgb_weight)
-    src, dst, dist = knn(pts, k)
+    shared = neighbours if neighbours is not None and neighbours.k >= k + 1 else None
+    src, dst, dist = knn(pts, k, neighbours=shared)
     edges = undirected(src, dst, edge_weights(features, src, dst, dist, config.lambda_edge), n)
     seconds["graph"] = time.perf_counter() - t0
 
@@ -193,12 +202,15 @@ def _matched(components: np.ndarray, pts: np.ndarray, features: np.ndarray, norm
                          planar_weight=config.planar_weight)
 
 
-def _estimate_normals(xyz: np.ndarray, config: SuperpointConfig) -> np.ndarray:
-    """Normals by the §1.4 hybrid search, in the unit-sphere frame of ``xyz`` (METHODS §1.1)."""
-    from partlift.geometry import estimate_normals, normalize_transform
+def _estimate_normals(xyz: np.ndarray, config: SuperpointConfig, graph_k: int) -> tuple[np.ndarray, Any]:
+    """Normals by the §1.4 hybrid search, in the unit-sphere frame of ``xyz`` (METHODS §1.1),
+    and the neighbour table of that search (at least ``graph_k`` columns, for the graph)."""
+    from partlift.geometry import estimate_normals, nearest_neighbours, normalize_transform
 
     unit = normalize_transform(xyz.astype(np.float32)).apply(xyz)
-    return estimate_normals(unit, k=min(config.normal_k, len(xyz)), radius=config.normal_radius, workers=-1)
+    k = min(config.normal_k, len(xyz))
+    table = nearest_neighbours(unit, max(k, graph_k), workers=-1)
+    return estimate_normals(unit, k=k, radius=config.normal_radius, workers=-1, neighbours=table), table
 
 
 def compute_superpoints(
@@ -207,6 +219,7 @@ def compute_superpoints(
     normals: np.ndarray | None = None,
     rgb: np.ndarray | None = None,
     config: SuperpointConfig | None = None,
+    neighbours: Any = None,
 ) -> np.ndarray:
     """Over-segment a point cloud into superpoints (METHODS §1.4).
 
@@ -224,6 +237,11 @@ def compute_superpoints(
             hybrid search (``normal_k``, ``normal_radius``).
         rgb: (N, 3) float colours in [0, 1], or None: the features are the normals alone.
         config: settings (default ``SuperpointConfig()``: PartSLIP's constants).
+        neighbours: a :class:`~partlift.geometry.Neighbours` table of these points (e.g. the one
+            the normals were estimated from, :func:`partlift.prepare.prepare_shape`), reused
+            for the kNN graph when it has at least ``k + 1`` columns instead of a second
+            kd-tree query; None: queried here. When ``normals`` is None the normal search's own
+            table is reused. Same graph either way (``graph.knn``), ties at equal distance aside.
 
     Returns:
         (N,) int64 superpoint ids 0..M-1, consecutive, numbered in order of each superpoint's
@@ -232,14 +250,17 @@ def compute_superpoints(
     Raises:
         InputError: wrong shapes, NaN/inf values, colours outside [0, 1], empty cloud.
     """
-    return compute_superpoints_info(xyz, normals=normals, rgb=rgb, config=config).superpoints
+    return compute_superpoints_info(xyz, normals=normals, rgb=rgb, config=config,
+                                    neighbours=neighbours).superpoints
 
 
-def superpoints_for_shape(shape: Any, config: SuperpointConfig | None = None) -> np.ndarray:
+def superpoints_for_shape(shape: Any, config: SuperpointConfig | None = None, *,
+                          neighbours: Any = None) -> np.ndarray:
     """Superpoints of a :class:`~partlift.types.Shape`: its normals if it has them, else estimated.
 
     The shape is expected in the unit-sphere frame (``partlift.geometry.normalize``); any frame
     gives the same result since the normal search runs in the unit-sphere frame anyway.
+    ``neighbours``: see :func:`compute_superpoints`.
 
     Returns:
         (N,) int64 superpoint ids (see :func:`compute_superpoints`).
@@ -248,4 +269,5 @@ def superpoints_for_shape(shape: Any, config: SuperpointConfig | None = None) ->
 
     if not isinstance(shape, Shape):
         raise InputError(f"superpoints_for_shape: expected a partlift Shape, got {type(shape).__name__}")
-    return compute_superpoints(shape.xyz, normals=shape.normals, rgb=shape.rgb, config=config)
+    return compute_superpoints(shape.xyz, normals=shape.normals, rgb=shape.rgb, config=config,
+                               neighbours=neighbours)

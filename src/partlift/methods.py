@@ -130,6 +130,7 @@ _DISTILL_PRESETS: dict[str, dict[str, Any]] = {
     "forward": {"distill_config": "forward"},
     "tiny": {"distill_config": "tiny"},
     "point-m2ae": {"distill_config": "point-m2ae"},
+    "point-m2ae-fast": {"distill_config": "point-m2ae-fast"},
 }
 
 

@@ -104,8 +104,8 @@ def _superpoints_if_needed(shape: Any, cfg: DistillConfig) -> tuple[np.ndarray |
 
 def speed_distill_tta_m2ae(points: int | None, device: str) -> dict[str, Any]:
     """``distill-tta`` with the ``point-m2ae-fast`` preset: the frozen Point-M2AE encoder (random
-    weights unless the preset is given a file) with cached features and a 256-wide head."""
-    return speed_distill_tta(points, device, distill_preset("point-m2ae-fast"))
+    weights unless the preset is given a file) with the features of 16 augmented draws cached and a 256-wide head."""
+    return {**speed_distill_tta(points, device, distill_preset("point-m2ae-fast")), "stage": "distill-tta-m2ae"}
 
 
 def _segment_end_to_end(student: Any, shape: Any, device: str, presets: tuple[str, ...]) -> dict[str, Any]:

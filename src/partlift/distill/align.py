@@ -105,8 +105,9 @@ class AlignResult:
         seconds: wall time of this call.
         resumed_from: the epoch a resumed run started at (0 for a fresh run).
         rescore_labels: per shape (M,) int64 the student's part argmax on the knowledge points
-            that the re-scoring judged against (superpoint-pooled with ``rescore_pool``), or None (no backward round in this call; for
-            diagnostics, :func:`partlift.distill.evidence.backward_diagnostic`).
+            that the re-scoring judged against (superpoint-pooled with ``rescore_pool``), or None
+            (no backward round in this call; for diagnostics,
+            :func:`partlift.distill.evidence.backward_diagnostic`).
     """
 
     student: Student
@@ -213,10 +214,9 @@ def feature_cache(student: Student, knowledge: Sequence[ShapeKnowledge], config:
     for i, k in enumerate(knowledge):
         draws = []
         for j in range(config.feature_cache):
-            rng = np.random.default_rng([config.seed, 7919, i, j])
-            sel = _draw(k, config.n_points, rng)
-            batch = _make_batch(np.array([i]), knowledge, confs, config, np.random.default_rng([config.seed, 7919, i, j]),
-                                device)
+            key = [config.seed, 7919, i, j]
+            sel = _draw(k, config.n_points, np.random.default_rng(key))  # the batch's own first draw
+            batch = _make_batch(np.array([i]), knowledge, confs, config, np.random.default_rng(key), device)
             draws.append(_CachedDraw(sel, student.backbone(batch.xyz, batch.inputs)[0].detach()))
         out.append(draws)
     return out

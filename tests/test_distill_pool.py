@@ -173,3 +173,16 @@ def test_tta_method_with_pool_labels_whole_superpoints():
     for s in np.unique(sp):
         assert len(np.unique(labels.semantic[sp == s])) == 1
     assert json.loads(json.dumps(labels.meta["distill"]["config"]))["pool"] == "superpoints"
+
+
+def test_rescore_combine_multiply():
+    know = _toy_knowledge()
+    logits = np.array([[6.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 6.0, 0.0], [1.0, 0.0, 0.0]], np.float32)
+    plain = _rescored(logits, know, DistillConfig())
+    mult = _rescored(logits, know, DistillConfig(rescore_combine="multiply"))
+    np.testing.assert_allclose(mult[:2], plain[:2] * know.pred_conf[:2], rtol=1e-6)  # κ′ · teacher score
+    # with the class norm each class keeps its forward weight: one prediction per class -> its score back
+    both = _rescored(logits, know, DistillConfig(rescore_combine="multiply", rescore_class_norm=True))
+    np.testing.assert_allclose(both[:2], know.pred_conf[:2], rtol=1e-6)
+    with pytest.raises(InputError, match="rescore_combine"):
+        DistillConfig(rescore_combine="add")

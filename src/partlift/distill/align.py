@@ -313,6 +313,9 @@ def _rescored(logits: np.ndarray, k: ShapeKnowledge, config: DistillConfig,
     predictions cover more than their part, so κ′ is on average below the teacher score, and
     without the scaling the round would mostly move points to "none".
 
+    With ``config.rescore_combine == "multiply"`` κ′ is multiplied by the prediction's teacher
+    confidence (the null entries are then set as below).
+
     With ``config.rescore_class_norm`` the κ′ of each part class are scaled so that the class's
     total pair weight stays that of the forward round (a class whose pairs all get κ′ = 0 keeps
     κ′ = 0); see :class:`~partlift.distill.config.DistillConfig`.
@@ -321,6 +324,8 @@ def _rescored(logits: np.ndarray, k: ShapeKnowledge, config: DistillConfig,
     if config.rescore_pool and superpoints is not None:
         logits = pool_logits(logits, superpoints)
     kappa = rescore(logits[:, :c].argmax(axis=1), k.pair_point, k.pair_pred, k.pred_class, mode=config.rescore)
+    if config.rescore_combine == "multiply":
+        kappa = (kappa * k.pred_conf).astype(np.float32)
     if config.rescore_class_norm:
         kappa = _class_normalised(kappa, k, c)
     if k.with_null:

@@ -20,6 +20,7 @@ __all__ = [
     "REGION_MODES",
     "CONFIDENCE_SOURCES",
     "POOL_MODES",
+    "RESCORE_COMBINE",
     "DISTILL_PRESETS",
     "distill_preset",
     "config_from_dict",
@@ -40,6 +41,10 @@ boxes otherwise (B-VLM, METHODS §4.1); ``box`` / ``mask`` force one."""
 CONFIDENCE_SOURCES: tuple[str, ...] = ("score", "weights")
 """Where a teacher prediction's confidence comes from: the teacher's score (METHODS §4.2) or a
 fitted PartSTAD weight net (beyond the paper, DESIGN §3)."""
+
+RESCORE_COMBINE: tuple[str, ...] = ("replace", "multiply")
+"""How κ′ enters the backward round: ``replace`` the teacher's confidence (released code, METHODS
+§4.5) or ``multiply`` it (κ′ · confidence; ours, an option)."""
 
 POOL_MODES: tuple[str, ...] = ("none", "superpoints")
 """How a student labels a shape: ``none`` = each point by its nearest sub-sampled neighbour's
@@ -140,6 +145,8 @@ class DistillConfig(Settings):
             features equal the recomputed ones exactly; what changes is that the augmentation
             comes from a fixed set of draws instead of a fresh one per step. Memory: shapes ×
             draws × ``n_points`` × 681 × 4 bytes (5.6 MB per draw).
+        rescore_combine: ``replace`` / ``multiply``, see :data:`RESCORE_COMBINE` (applied before
+            ``rescore_class_norm``).
         region: ``auto`` / ``box`` / ``mask``, see :data:`REGION_MODES`.
         confidence: ``score`` or ``weights``, see :data:`CONFIDENCE_SOURCES`.
         seed: seeds the knowledge sub-samples, the weights init, the batches and augmentation.
@@ -180,6 +187,7 @@ class DistillConfig(Settings):
     pool: str = "none"
     rescore_pool: bool = False
     feature_cache: int = 0
+    rescore_combine: str = "replace"
     region: str = "auto"
     confidence: str = "score"
     seed: int = 0
@@ -220,6 +228,7 @@ class DistillConfig(Settings):
         if not 0 < self.backward_latest <= 1:
             raise InputError(f"DistillConfig.backward_latest: expected in (0, 1], got {self.backward_latest}")
         for name, valid in (("rescore", RESCORE_MODES), ("region", REGION_MODES), ("pool", POOL_MODES),
+                            ("rescore_combine", RESCORE_COMBINE),
                             ("confidence", CONFIDENCE_SOURCES)):
             if getattr(self, name) not in valid:
                 raise InputError(f"DistillConfig.{name}: expected one of {list(valid)}, got {getattr(self, name)!r}")

@@ -7,6 +7,8 @@
     python benchmarks/partdistill_evidence.py real         # the real PartNet-Mobility dev shapes
     python benchmarks/partdistill_evidence.py backbones    # the student backbone choice (TTA)
     python benchmarks/partdistill_evidence.py backward     # does backward re-scoring rank predictions better?
+    python benchmarks/partdistill_evidence.py bootstrap BASE_DIR:METHOD ROW_DIR:METHOD ...
+                                                           # paired-bootstrap 95% intervals over `partlift bench` folders
 
 An experiment script, not part of the library (it imports ``partlift``; run it from a checkout
 with partlift installed, or with ``PYTHONPATH=src``).
@@ -67,7 +69,7 @@ from partlift.distill.config import DistillConfig
 from partlift.types import Shape
 
 __all__ = ["EvidenceSettings", "Evidence", "shift_shape", "prediction_quality", "backward_diagnostic", "EXPERIMENTS",
-           "main"]
+           "bench_shape_miou", "paired_bootstrap", "bootstrap_rows", "main"]
 
 logger = logging.getLogger(__name__)
 
@@ -673,8 +675,68 @@ def _real(ev: Evidence, cfg: DistillConfig) -> dict[str, Any]:
     return result
 
 
+def bench_shape_miou(folder: str | os.PathLike, method: str) -> dict[str, float]:
+    """Per-shape mIoU (%) of ``method`` in a ``partlift bench`` output folder
+    (``shapes/<method>/<Category>/<id>.json``, key ``shape_miou``), by shape name."""
+    out: dict[str, float] = {}
+    for f in sorted(Path(folder, "shapes", method).glob("*/*.json")):
+        rec = json.loads(f.read_text())
+        if rec.get("status") == "ok" and rec.get("shape_miou") is not None:
+            out[rec["shape"]] = 100.0 * float(rec["shape_miou"])
+    return out
+
+
+def paired_bootstrap(diffs: np.ndarray, resamples: int = 10_000, seed: int = 0) -> tuple[float, float]:
+    """95% interval (2.5 / 97.5 percentiles) of the mean of paired per-shape differences:
+    numpy ``RandomState(seed)``, ``resamples`` resamples of the differences with replacement (the
+    recipe of docs/reproduction.md "statistical confidence")."""
+    d = np.asarray(diffs, np.float64)
+    idx = np.random.RandomState(seed).randint(0, len(d), size=(resamples, len(d)))
+    lo, hi = np.percentile(d[idx].mean(axis=1), [2.5, 97.5])
+    return float(lo), float(hi)
+
+
+def bootstrap_rows(base: str, rows: Sequence[str]) -> list[dict[str, Any]]:
+    """``FOLDER:METHOD`` rows against the ``FOLDER:METHOD`` base, over the shapes both have: mean
+    mIoU of each, mean paired difference, its interval (:func:`paired_bootstrap`), shapes ahead."""
+    def split(spec: str) -> tuple[str, str]:
+        folder, _, method = spec.rpartition(":")
+        return folder, method
+
+    b = bench_shape_miou(*split(base))
+    out = []
+    for spec in rows:
+        x = bench_shape_miou(*split(spec))
+        keys = sorted(set(x) & set(b))
+        if not keys:
+            out.append({"row": spec, "n": 0})
+            continue
+        d = np.array([x[k] - b[k] for k in keys])
+        lo, hi = paired_bootstrap(d)
+        out.append({"row": spec, "n": len(keys), "mean_shape_miou": round(float(np.mean([x[k] for k in keys])), 2),
+                    "base_mean_shape_miou": round(float(np.mean([b[k] for k in keys])), 2),
+                    "diff": round(float(d.mean()), 2), "ci95": [round(lo, 2), round(hi, 2)],
+                    "ahead": int((d > 0).sum()), "ties": int((d == 0).sum())})
+    return out
+
+
+def _bootstrap_main(argv: Sequence[str]) -> int:
+    p = argparse.ArgumentParser(prog="python benchmarks/partdistill_evidence.py bootstrap",
+                                description="paired-bootstrap 95%% intervals of per-shape mIoU differences "
+                                            "between `partlift bench` folders")
+    p.add_argument("base", help="FOLDER:METHOD of the baseline (e.g. out/synth:partslip)")
+    p.add_argument("rows", nargs="+", help="FOLDER:METHOD rows compared with it")
+    args = p.parse_args(argv)
+    for r in bootstrap_rows(args.base, args.rows):
+        sys.stdout.write(json.dumps(r) + "\n")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """``python benchmarks/partdistill_evidence.py EXPERIMENT [options]``; prints the Markdown table."""
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    if args_list[:1] == ["bootstrap"]:
+        return _bootstrap_main(args_list[1:])
     p = argparse.ArgumentParser(prog="python benchmarks/partdistill_evidence.py",
                                 description=__doc__.split("\n\n")[0])
     p.add_argument("experiment", choices=EXPERIMENTS)

@@ -168,7 +168,7 @@ def test_speed_stages_registered() -> None:
 
     stages = list_stages()
     assert stages == sorted(["normals", "render", "superpoints", "vote", "pipeline", "pipeline-rss", "stad-fit",
-                             "distill-tta", "distill-pre", "synth", "teacher", "throughput"])
+                             "distill-tta", "distill-tta-m2ae", "distill-pre", "synth", "teacher", "throughput"])
     for name in stages:  # every registry entry resolves to its rig, in partlift.bench.speed
         rig = get_stage(name)
         assert callable(rig) and rig.__module__.startswith("partlift.bench.speed.")

@@ -147,3 +147,33 @@ def test_real_experiment_reads_the_given_root(tmp_path):
     settings = EvidenceSettings(categories=("Chair",), real_root=str(tmp_path / "nowhere"))
     with pytest.raises(InputError, match="nowhere"):
         run_experiment("real", Evidence(settings, tmp_path / "cache", progress=False))
+
+
+def test_paired_bootstrap_and_bench_rows(tmp_path, capsys):
+    # the recipe of docs/reproduction.md "statistical confidence": RandomState(0), 10,000 resamples
+    d = np.array([1.0, 2.0, 3.0, -1.0, 4.0])
+    lo, hi = evidence.paired_bootstrap(d)
+    idx = np.random.RandomState(0).randint(0, 5, size=(10_000, 5))
+    want = np.percentile(d[idx].mean(axis=1), [2.5, 97.5])
+    assert (lo, hi) == pytest.approx(tuple(want))
+    assert lo < d.mean() < hi
+    assert evidence.paired_bootstrap(np.full(4, 2.0)) == (2.0, 2.0)
+
+    def record(folder, method, shape, miou, status="ok"):
+        cat, sid = shape.split("/")
+        path = tmp_path / folder / "shapes" / method / cat / f"{sid}.json"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps({"shape": shape, "status": status, "shape_miou": miou}))
+
+    for i, (a, b) in enumerate([(0.5, 0.6), (0.2, 0.1), (0.4, 0.7)]):
+        record("A", "partslip", f"Chair/s{i}", a)
+        record("B", "partdistill-tta", f"Chair/s{i}", b)
+    record("B", "partdistill-tta", "Chair/s9", 0.9)  # no partner: left out
+    record("B", "partdistill-tta", "Chair/s8", None, status="error")
+    assert evidence.bench_shape_miou(tmp_path / "B", "partdistill-tta") == pytest.approx(
+        {"Chair/s0": 60.0, "Chair/s1": 10.0, "Chair/s2": 70.0, "Chair/s9": 90.0})
+    (row,) = evidence.bootstrap_rows(f"{tmp_path / 'A'}:partslip", [f"{tmp_path / 'B'}:partdistill-tta"])
+    assert row["n"] == 3 and row["diff"] == pytest.approx(10.0) and row["ahead"] == 2
+    assert row["ci95"][0] <= row["diff"] <= row["ci95"][1]
+    assert evidence.main(["bootstrap", f"{tmp_path / 'A'}:partslip", f"{tmp_path / 'B'}:partdistill-tta"]) == 0
+    assert json.loads(capsys.readouterr().out.splitlines()[0])["n"] == 3

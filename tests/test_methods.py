@@ -96,7 +96,9 @@ def test_each_method_has_a_named_preset_of_its_own_name_as_data() -> None:
     assert released.vote_rules() == VoteConfig(aabb_zero_area_quirk=True, whole_object_ratio=2.0)
     assert set(DISTILL_PRESETS) <= set(get_method("partdistill").presets)
     assert get_method("partdistill").preset("partdistill") == {"distill_config": "default"}
-    assert DISTILL_PRESETS["default"] == DistillConfig()
+    assert DISTILL_PRESETS["released"] == DistillConfig()  # the dataclass defaults = before issue 16
+    assert DISTILL_PRESETS["default"] == DistillConfig(pool="superpoints", rescore_class_norm=True,
+                                                      rescore_combine="multiply")
     # A variant uses its base's presets; a returned preset is a copy.
     assert get_method("partstad-box").preset("released") == get_method("partstad").preset("released")
     get_method("partstad").preset("released")["vote"]["aabb_zero_area_quirk"] = False

@@ -128,8 +128,10 @@ _DISTILL_PRESETS: dict[str, dict[str, Any]] = {
     "partdistill": {"distill_config": "default"},
     "default": {"distill_config": "default"},
     "forward": {"distill_config": "forward"},
+    "released": {"distill_config": "released"},
     "tiny": {"distill_config": "tiny"},
     "point-m2ae": {"distill_config": "point-m2ae"},
+    "point-m2ae-fast": {"distill_config": "point-m2ae-fast"},
 }
 
 

@@ -56,7 +56,7 @@ from partlift import training
 from partlift.distill.config import DistillConfig, config_from_dict
 from partlift.distill.knowledge import ShapeKnowledge
 from partlift.distill.losses import forward_loss, rescore
-from partlift.distill.student import Student, build_student
+from partlift.distill.student import Student, build_student, pool_logits
 from partlift.errors import CheckpointError, InputError
 from partlift.training import Adam, RunPaths, cosine_lr
 
@@ -68,6 +68,7 @@ __all__ = [
     "align",
     "predict_knowledge",
     "knowledge_logits",
+    "feature_cache",
     "save_student",
     "load_student",
     "LoadedStudent",
@@ -104,8 +105,9 @@ class AlignResult:
         seconds: wall time of this call.
         resumed_from: the epoch a resumed run started at (0 for a fresh run).
         rescore_labels: per shape (M,) int64 the student's part argmax on the knowledge points
-            that the re-scoring judged against, or None (no backward round in this call; for
-            diagnostics, :func:`partlift.distill.evidence.backward_diagnostic`).
+            that the re-scoring judged against (superpoint-pooled with ``rescore_pool``), or None
+            (no backward round in this call; for diagnostics,
+            :func:`partlift.distill.evidence.backward_diagnostic`).
     """
 
     student: Student
@@ -182,6 +184,77 @@ def _make_batch(
     )
 
 
+@dataclass(frozen=True)
+class _CachedDraw:
+    """One augmented draw of a shape's knowledge points with its frozen-backbone features."""
+
+    sel: np.ndarray  # (N,) knowledge-point index of each drawn point
+    features: torch.Tensor  # (N, F) backbone output (no grad)
+
+
+@torch.no_grad()
+def feature_cache(student: Student, knowledge: Sequence[ShapeKnowledge], config: DistillConfig,
+                  device: torch.device) -> list[list[_CachedDraw]]:
+    """Per shape, ``config.feature_cache`` augmented draws of its knowledge points and the frozen
+    backbone's features of each (see ``DistillConfig.feature_cache``).
+
+    Draw ``j`` of shape ``i`` is :func:`_make_batch`'s draw and augmentation under the generator
+    ``(seed, 7919, i, j)``, so the cache does not depend on the epoch or on a resume.
+
+    Raises:
+        InputError: the backbone trains (only a frozen backbone's features can be reused).
+    """
+    if not getattr(student.backbone, "frozen", False):
+        raise InputError(
+            f"DistillConfig.feature_cache={config.feature_cache} needs a frozen backbone (point-m2ae); "
+            f"{config.backbone!r} trains, so its features change every step; set feature_cache=0"
+        )
+    out: list[list[_CachedDraw]] = []
+    confs = [np.zeros(k.n_predictions, np.float32) for k in knowledge]
+    for i, k in enumerate(knowledge):
+        draws = []
+        for j in range(config.feature_cache):
+            key = [config.seed, 7919, i, j]
+            sel = _draw(k, config.n_points, np.random.default_rng(key))  # the batch's own first draw
+            batch = _make_batch(np.array([i]), knowledge, confs, config, np.random.default_rng(key), device)
+            draws.append(_CachedDraw(sel, student.backbone(batch.xyz, batch.inputs)[0].detach()))
+        out.append(draws)
+    return out
+
+
+def _draw(kn: ShapeKnowledge, n: int, rng: np.random.Generator) -> np.ndarray:
+    """(n,) the knowledge points one batch item takes (:func:`_make_batch`'s first draw)."""
+    m = kn.n_points
+    return rng.permutation(m)[:n] if m >= n else np.concatenate([np.arange(m), rng.choice(m, n - m)])
+
+
+def _cached_batch(
+    items: np.ndarray,
+    knowledge: Sequence[ShapeKnowledge],
+    confs: Sequence[np.ndarray],
+    cache: Sequence[Sequence[_CachedDraw]],
+    n: int,
+    rng: np.random.Generator,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """``(features (B, N, F), pair_point, pair_class, pair_conf)`` of a batch from cached draws:
+    each item takes one of its shape's draws (chosen by ``rng``); pairs as :func:`_make_batch`."""
+    feats, pp, pc, pw = [], [], [], []
+    for b, k in enumerate(items):
+        kn = knowledge[int(k)]
+        draw = cache[int(k)][int(rng.integers(len(cache[int(k)])))]
+        pos = np.full(kn.n_points, -1, np.int64)
+        pos[draw.sel] = np.arange(len(draw.sel))
+        keep = pos[kn.pair_point] >= 0
+        pp.append(pos[kn.pair_point[keep]] + b * n)
+        pc.append(kn.pred_class[kn.pair_pred[keep]])
+        pw.append(confs[int(k)][kn.pair_pred[keep]])
+        feats.append(draw.features)
+    dev = feats[0].device
+    return (torch.stack(feats), torch.from_numpy(np.concatenate(pp)).to(dev),
+            torch.from_numpy(np.concatenate(pc)).to(dev),
+            torch.from_numpy(np.concatenate(pw).astype(np.float32)).to(dev))
+
+
 @torch.no_grad()
 def knowledge_logits(student: Student, knowledge: Sequence[ShapeKnowledge], *, device: str | torch.device = "cpu",
                      seed: int = 0) -> list[np.ndarray]:
@@ -222,8 +295,13 @@ def predict_knowledge(student: Student, knowledge: Sequence[ShapeKnowledge], *, 
                                                                                  seed=seed)]
 
 
-def _rescored(logits: np.ndarray, k: ShapeKnowledge, config: DistillConfig) -> np.ndarray:
+def _rescored(logits: np.ndarray, k: ShapeKnowledge, config: DistillConfig,
+              superpoints: np.ndarray | None = None) -> np.ndarray:
     """(D,) κ′ of a shape's predictions from the student's (M, K) logits on its knowledge points.
+
+    With ``config.rescore_pool`` and ``superpoints`` ((M,) superpoint id of each knowledge point)
+    the logits are first averaged per superpoint (:func:`~partlift.distill.student.pool_logits`),
+    so a prediction is judged against the student's superpoint-pooled labels.
 
     A teacher prediction is judged against the student's *part* prediction, the argmax over the C
     part outputs: the released student has no "none" output, so that is its prediction (§4.5);
@@ -235,12 +313,19 @@ def _rescored(logits: np.ndarray, k: ShapeKnowledge, config: DistillConfig) -> n
     predictions cover more than their part, so κ′ is on average below the teacher score, and
     without the scaling the round would mostly move points to "none".
 
+    With ``config.rescore_combine == "multiply"`` κ′ is multiplied by the prediction's teacher
+    confidence (the null entries are then set as below).
+
     With ``config.rescore_class_norm`` the κ′ of each part class are scaled so that the class's
     total pair weight stays that of the forward round (a class whose pairs all get κ′ = 0 keeps
     κ′ = 0); see :class:`~partlift.distill.config.DistillConfig`.
     """
     c = len(k.part_names)
+    if config.rescore_pool and superpoints is not None:
+        logits = pool_logits(logits, superpoints)
     kappa = rescore(logits[:, :c].argmax(axis=1), k.pair_point, k.pair_pred, k.pred_class, mode=config.rescore)
+    if config.rescore_combine == "multiply":
+        kappa = (kappa * k.pred_conf).astype(np.float32)
     if config.rescore_class_norm:
         kappa = _class_normalised(kappa, k, c)
     if k.with_null:
@@ -342,6 +427,19 @@ def _check_knowledge(knowledge: Sequence[ShapeKnowledge], part_names: tuple[str,
     return knowledge
 
 
+def _check_superpoints(superpoints: Sequence[np.ndarray] | None,
+                       knowledge: Sequence[ShapeKnowledge]) -> list[np.ndarray] | None:
+    if superpoints is None:
+        return None
+    sp = [np.asarray(s) for s in superpoints]
+    if len(sp) != len(knowledge) or any(s.shape != (k.n_points,) for s, k in zip(sp, knowledge, strict=False)):
+        raise InputError(
+            f"distill: expected one (M,) superpoint id array per knowledge item ({len(knowledge)} items), got "
+            f"{[s.shape for s in sp]}; pass prepared.superpoints[knowledge.point_index]"
+        )
+    return sp
+
+
 def _fingerprint(knowledge: Sequence[ShapeKnowledge], config: DistillConfig, regime: str,
                  part_names: tuple[str, ...]) -> str:
     h = hashlib.sha256()
@@ -368,6 +466,7 @@ def align(
     resume: bool = True,
     progress: bool = False,
     meta: dict[str, Any] | None = None,
+    superpoints: Sequence[np.ndarray] | None = None,
 ) -> AlignResult:
     """Train a fresh student on ``knowledge`` with forward (+ backward) distillation.
 
@@ -383,6 +482,9 @@ def align(
             (same knowledge and config); a state from another run raises CheckpointError.
         progress: show a tqdm bar over epochs.
         meta: extra JSON description stored in the checkpoint (category, teacher, collection).
+        superpoints: per shape, (M,) int superpoint id of each knowledge point, for
+            ``config.rescore_pool`` (ignored otherwise; without them that option re-scores
+            point-wise and logs it).
 
     Returns:
         :class:`AlignResult` with the trained student (eval mode).
@@ -398,6 +500,9 @@ def align(
         raise InputError(f"align: expected a DistillConfig, got {type(config).__name__}")
     names = tuple(part_names)
     knowledge = _check_knowledge(knowledge, names, config)
+    sp_ids = _check_superpoints(superpoints, knowledge)
+    if config.backward and config.rescore_pool and sp_ids is None:
+        logger.info("distill: rescore_pool without superpoints for the knowledge points; re-scoring point-wise")
     dev = torch.device(device)
     n_epochs = config.epochs if regime == "pre" else config.tta_epochs
     latest = max(1, math.ceil(config.backward_latest * n_epochs))
@@ -430,6 +535,7 @@ def align(
             confs = rescored
         start = int(state["epoch"]) + 1
         logger.info("distill: resuming %s at epoch %d of %d", paths.out, start, n_epochs)
+    cache = feature_cache(student, knowledge, config, dev) if config.feature_cache else None
     bar = None
     if progress:
         from tqdm.auto import tqdm
@@ -439,6 +545,8 @@ def align(
         t0 = time.perf_counter()
         if config.backward and backward_epoch is None and (pending_backward or epoch >= latest):
             logits = knowledge_logits(student, knowledge, device=dev, seed=config.seed)
+            if config.rescore_pool and sp_ids is not None:
+                logits = [pool_logits(lg, sp) for lg, sp in zip(logits, sp_ids, strict=True)]
             rescored = [_rescored(lg, k, config) for lg, k in zip(logits, knowledge, strict=True)]
             rescore_labels = [lg[:, :len(names)].argmax(axis=1).astype(np.int64) for lg in logits]
             confs = rescored
@@ -451,11 +559,15 @@ def align(
         student.train()
         total, steps = 0.0, 0
         for items in _epoch_batches(regime, len(knowledge), config, rng):
-            batch = _make_batch(items, knowledge, confs, config, rng, dev)
-            logits = student(batch.xyz, batch.inputs)
-            loss = forward_loss(logits.reshape(-1, logits.shape[-1]), batch.pair_point, batch.pair_class,
-                                batch.pair_conf, base=config.class_weight_base, max_weight=config.class_weight_max,
-                                null_class=null_index)
+            if cache is None:
+                batch = _make_batch(items, knowledge, confs, config, rng, dev)
+                logits = student(batch.xyz, batch.inputs)
+                pairs = (batch.pair_point, batch.pair_class, batch.pair_conf)
+            else:
+                feats, *pairs = _cached_batch(items, knowledge, confs, cache, config.n_points, rng)
+                logits = student.head(feats)
+            loss = forward_loss(logits.reshape(-1, logits.shape[-1]), *pairs, base=config.class_weight_base,
+                                max_weight=config.class_weight_max, null_class=null_index)
             opt.zero_grad()
             loss.backward()
             opt.step()
@@ -600,8 +712,11 @@ def load_student(
             f"but the parts asked for are {list(part_names)}; pass --parts {' '.join(ckpt_parts)} "
             "or distil a student for this part list"
         )
+    raw_config = dict(meta["config"])
+    # checkpoints written before the ``pool`` option labelled point-wise: they keep doing so
+    raw_config.setdefault("pool", "none")
     try:
-        config = config_from_dict(meta["config"])
+        config = config_from_dict(raw_config)
     except InputError as exc:
         raise CheckpointError(f"{path}: its settings do not load here ({exc})") from None
     if config.backbone != name:

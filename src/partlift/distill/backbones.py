@@ -138,9 +138,13 @@ class Backbone(nn.Module):
 
     Attributes:
         name: registry name. in_dim: per-point input channels. out_dim: feature channels.
+        frozen: True when nothing in the backbone trains and its output depends only on its
+            input (a frozen encoder in eval mode): its features can then be computed once and
+            reused (``DistillConfig.feature_cache``).
     """
 
     name: str = ""
+    frozen: bool = False
 
     def __init__(self, in_dim: int, out_dim: int) -> None:
         super().__init__()
@@ -254,6 +258,7 @@ class PointM2AEBackbone(Backbone):
     """
 
     name = "point-m2ae"
+    frozen = True
 
     def __init__(self, in_dim: int, encoder: PointM2AEEncoder) -> None:
         super().__init__(in_dim, POINT_FEATURE_DIM + int(in_dim) - 3)

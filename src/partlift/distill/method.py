@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from partlift.config import Settings
-from partlift.distill.config import DistillConfig, config_from_dict, distill_preset
+from partlift.distill.config import POOL_MODES, DistillConfig, config_from_dict, distill_preset
 from partlift.errors import InputError
 from partlift.methods import MethodContext
 from partlift.types import MethodResult, Predictions, PreparedShape
@@ -57,19 +57,32 @@ def method_config(options: dict[str, Any], seed: int) -> DistillConfig:
 
 @dataclass(frozen=True)
 class PartdistillRun(Settings):
-    """Run settings of ``partdistill``: ``student``, the pre-aligned student checkpoint."""
+    """Run settings of ``partdistill``.
+
+    Attributes:
+        student: the pre-aligned student checkpoint.
+        pool: how the student labels the shape (``none`` / ``superpoints``,
+            :data:`~partlift.distill.config.POOL_MODES`); None = the ``pool`` the student was
+            aligned with (its checkpoint's settings; ``none`` for a checkpoint older than the
+            option).
+    """
 
     student: Any = None
+    pool: str | None = None
 
     @classmethod
     def from_options(cls, options: Any, context: MethodContext | None = None) -> PartdistillRun:
-        """From ``method_options`` (``student``); DistillConfig fields are accepted and ignored
-        here — they are the settings of the student's pre-alignment (``partdistill-forward``)."""
+        """From ``method_options`` (``student``, ``pool``); the other DistillConfig fields are
+        accepted and ignored here — they are the settings of the student's pre-alignment
+        (``partdistill-forward``). ``pool`` given explicitly overrides the checkpoint's."""
         del context  # the interface's; not needed here
         opts = dict(options or {})
         prep = set(DistillConfig.keys()) | {"preset", "distill_config"}
         cls.check_keys(set(opts) - prep, "partdistill options")
-        return cls(student=opts.get("student"))
+        pool = opts.get("pool")
+        if pool is not None and pool not in POOL_MODES:
+            raise InputError(f"partdistill options: pool must be one of {list(POOL_MODES)}, got {pool!r}")
+        return cls(student=opts.get("student"), pool=pool)
 
 
 @dataclass(frozen=True)
@@ -141,8 +154,10 @@ def run_partdistill(
     loaded = load_student(path, device=context.device, part_names=predictions.part_names)
     t1 = time.perf_counter()
     shape = prepared.shape
+    pool = config.pool or loaded.config.pool
     labels, probs = predict_shape(loaded.student, shape.xyz, shape.rgb, shape.normals, device=context.device,
-                                  seed=context.seed, shape_name=shape.name)
+                                  seed=context.seed, shape_name=shape.name, superpoints=prepared.superpoints,
+                                  pool=pool)
     t2 = time.perf_counter()
     trained_with = loaded.meta.get("teacher")
     if trained_with and trained_with != context.teacher:
@@ -151,7 +166,7 @@ def run_partdistill(
     instance = _instances(context, prepared, predictions, labels)
     meta = {"distill": {
         "student": str(path), "regime": "pre", "backbone": loaded.meta.get("backbone"),
-        "category": loaded.meta.get("category"), "teacher": trained_with,
+        "category": loaded.meta.get("category"), "teacher": trained_with, "pool": pool,
         "seconds": {"load": round(t1 - t0, 4), "forward": round(t2 - t1, 4)},
     }}
     return MethodResult(labels, instance, probs, meta)
@@ -185,10 +200,12 @@ def run_partdistill_tta(
         logger.warning("%s: the teacher's predictions cover none of the knowledge points; nothing to distil",
                        shape.name)
         return _empty(n, c, {"distill": {**base, "empty": True}})
-    result = align([know], names, config, regime="tta", device=context.device)
+    sp = prepared.superpoints
+    result = align([know], names, config, regime="tta", device=context.device,
+                   superpoints=None if sp is None else [sp[know.point_index]])
     t2 = time.perf_counter()
     labels, probs = predict_shape(result.student, shape.xyz, shape.rgb, shape.normals, device=context.device,
-                                  seed=config.seed, shape_name=shape.name)
+                                  seed=config.seed, shape_name=shape.name, superpoints=sp)
     t3 = time.perf_counter()
     instance = _instances(context, prepared, predictions, labels)
     meta = {"distill": {

@@ -8,7 +8,9 @@ The teacher side works on the pipeline's centroid frame; both come from the same
 point index means the same point on either side.
 
 Inference on a whole shape: the student runs on a seeded sub-sample of ``n_points`` and its
-predictions go to every input point by nearest neighbour (in the student frame).
+logits go to every input point by nearest neighbour (in the student frame); with
+``config.pool="superpoints"`` each superpoint then takes the mean logits of its points
+(:func:`pool_logits`, ours, issue 16).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from scipy.spatial import cKDTree
 from torch import nn
 
 from partlift.distill.backbones import build_backbone
-from partlift.distill.config import DistillConfig
+from partlift.distill.config import POOL_MODES, DistillConfig
 from partlift.errors import InputError
 from partlift.geometry import normalize_transform
 
@@ -29,6 +31,7 @@ __all__ = [
     "student_frame",
     "point_inputs",
     "subsample",
+    "pool_logits",
     "predict_shape",
 ]
 
@@ -116,6 +119,36 @@ def subsample(n: int, m: int, rng: np.random.Generator) -> np.ndarray:
     return np.concatenate([reps, rng.choice(n, size=m - reps.size, replace=False)]).astype(np.int64)
 
 
+def pool_logits(logits: np.ndarray, superpoints: np.ndarray) -> np.ndarray:
+    """(N, K) float32: every point's logits replaced by the mean logits of its superpoint.
+
+    Args:
+        logits: (N, K) float per-point student logits (the "none" output included, so a
+            superpoint whose points mostly say "none" stays unlabelled).
+        superpoints: (N,) int superpoint id per point (any non-negative ids).
+
+    Raises:
+        InputError: shapes that do not match, or negative ids.
+    """
+    logits = np.asarray(logits)
+    sp = np.asarray(superpoints)
+    if logits.ndim != 2 or sp.shape != (logits.shape[0],):
+        raise InputError(
+            f"pool_logits: expected logits (N, K) and superpoints (N,), got {logits.shape} and {sp.shape}; "
+            "pass the superpoints of the same points"
+        )
+    if sp.size == 0:
+        return logits.astype(np.float32)
+    if not np.issubdtype(sp.dtype, np.integer) or sp.min() < 0:
+        raise InputError("pool_logits: expected non-negative integer superpoint ids")
+    _, inv = np.unique(sp, return_inverse=True)
+    m = int(inv.max()) + 1
+    sums = np.zeros((m, logits.shape[1]), np.float64)
+    np.add.at(sums, inv, logits.astype(np.float64))
+    counts = np.bincount(inv, minlength=m).astype(np.float64)
+    return (sums / counts[:, None])[inv].astype(np.float32)
+
+
 @torch.no_grad()
 def predict_shape(
     student: Student,
@@ -126,6 +159,8 @@ def predict_shape(
     device: str | torch.device = "cpu",
     seed: int = 0,
     shape_name: str = "shape",
+    superpoints: np.ndarray | None = None,
+    pool: str | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Label every point of a shape with a trained student.
 
@@ -133,23 +168,44 @@ def predict_shape(
         xyz: (N, 3) float points in any frame (re-normalised to the student frame here).
         rgb, normals: (N, 3) float32 or None, as the student's config needs.
         seed: seeds the ``n_points`` sub-sample the student runs on.
+        superpoints: (N,) int superpoint id per point; needed when the pooling is
+            ``"superpoints"``, ignored otherwise.
+        pool: ``"none"`` or ``"superpoints"`` (:data:`~partlift.distill.config.POOL_MODES`);
+            None = the student's ``config.pool``.
 
     Returns:
-        ``(labels (N,) int64, probs (N, C) float32)``: softmax probabilities of the sub-sample
-        carried to every point by its nearest sub-sampled neighbour (student frame); a point
-        whose argmax is the "none" output is labelled -1 (its part probabilities still sum to
-        less than 1).
+        ``(labels (N,) int64, probs (N, C) float32)``: the sub-sample's logits carried to every
+        point by its nearest sub-sampled neighbour (student frame), averaged per superpoint when
+        pooling, then softmax; a point whose argmax is the "none" output is labelled -1 (its part
+        probabilities still sum to less than 1).
+
+    Raises:
+        InputError: superpoint pooling without superpoints for every point, an unknown ``pool``.
     """
     cfg = student.config
+    pool = cfg.pool if pool is None else pool
+    if pool not in POOL_MODES:
+        raise InputError(f"predict_shape: expected pool in {list(POOL_MODES)}, got {pool!r}")
+    if pool == "superpoints":
+        if superpoints is None or np.shape(superpoints) != (len(xyz),):
+            raise InputError(
+                f"{shape_name}: the student pools its logits over superpoints (pool='superpoints') but got "
+                f"superpoints of shape {None if superpoints is None else np.shape(superpoints)} for {len(xyz)} "
+                "points; prepare the shape with superpoints (the Segmenter does) or set pool='none'"
+            )
     xyz_s = student_frame(np.asarray(xyz, np.float32))
     inputs = point_inputs(xyz_s, rgb, normals, cfg, shape_name=shape_name)
     idx = subsample(len(xyz_s), cfg.n_points, np.random.default_rng(seed))
     student.eval()
     x = torch.from_numpy(xyz_s[idx]).to(device)[None]
     f = torch.from_numpy(inputs[idx]).to(device)[None]
-    probs_sub = torch.softmax(student(x, f)[0], dim=-1).cpu().numpy().astype(np.float32)
+    logits_sub = student(x, f)[0]
     _, nn_idx = cKDTree(xyz_s[idx]).query(xyz_s, k=1)
-    probs = probs_sub[nn_idx]
+    if pool == "superpoints":
+        pooled = pool_logits(logits_sub.cpu().numpy()[nn_idx], np.asarray(superpoints))
+        probs = torch.softmax(torch.from_numpy(pooled), dim=-1).numpy().astype(np.float32)
+    else:
+        probs = torch.softmax(logits_sub, dim=-1).cpu().numpy().astype(np.float32)[nn_idx]
     labels = probs.argmax(axis=1).astype(np.int64)
     labels[labels >= student.n_parts] = -1
     return labels, np.ascontiguousarray(probs[:, : student.n_parts])

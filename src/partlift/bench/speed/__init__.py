@@ -5,21 +5,22 @@ A rig is a function ``fn(points: int | None, device: str) -> dict`` that builds 
 :func:`run_stage` adds ``device`` and ``peak_rss_mb``. These are measurements for tables
 (``benchmarks/README.md``), never assertions.
 
-=================  ===========================  ============================================
-stage              module                       what is timed
-=================  ===========================  ============================================
-``normals``        :mod:`.normals`              normal estimation
-``render``         :mod:`.render`               the 10-view 800² render
-``superpoints``    :mod:`.superpoints`          superpoints, with their purity
-``vote``           :mod:`.vote`                 PartSLIP voting + grouping vs its loop reference
-``pipeline``       :mod:`.pipeline`             the zero-shot pipeline without the teacher
-``pipeline-rss``   :mod:`.pipeline`             the same on 300k points, for peak memory
-``stad-fit``       :mod:`.stad_fit`             PartSTAD training of one category
-``distill-tta``    :mod:`.distill`              PartDistill test-time alignment of one shape
-``distill-pre``    :mod:`.distill`              PartDistill pre-alignment of one category
-``synth``          :mod:`.synth`                generating 100 shapes
-``throughput``     :mod:`.throughput`           shapes per minute through ``Segmenter``
-=================  ===========================  ============================================
+====================  ===========================  ============================================
+stage                 module                       what is timed
+====================  ===========================  ============================================
+``normals``           :mod:`.normals`              normal estimation
+``render``            :mod:`.render`               the 10-view 800² render
+``superpoints``       :mod:`.superpoints`          superpoints, with their purity
+``vote``              :mod:`.vote`                 PartSLIP voting + grouping vs its loop reference
+``pipeline``          :mod:`.pipeline`             the zero-shot pipeline without the teacher
+``pipeline-rss``      :mod:`.pipeline`             the same on 300k points, for peak memory
+``stad-fit``          :mod:`.stad_fit`             PartSTAD training of one category
+``distill-tta``       :mod:`.distill`              PartDistill test-time alignment of one shape
+``distill-tta-m2ae``  :mod:`.distill`              the same with the ``point-m2ae-fast`` student
+``distill-pre``       :mod:`.distill`              PartDistill pre-alignment of one category
+``synth``             :mod:`.synth`                generating 100 shapes
+``throughput``        :mod:`.throughput`           shapes per minute through ``Segmenter``
+====================  ===========================  ============================================
 
 This package sits on the top layer beside the benchmark runner: a rig may import anything of
 the library, and no library module imports a rig. Importing this registry is cheap: a rig's
@@ -50,6 +51,7 @@ STAGES: Mapping[str, str] = MappingProxyType({
     "pipeline": "partlift.bench.speed.pipeline:speed_pipeline",
     "pipeline-rss": "partlift.bench.speed.pipeline:speed_pipeline_rss",
     "distill-tta": "partlift.bench.speed.distill:speed_distill_tta",
+    "distill-tta-m2ae": "partlift.bench.speed.distill:speed_distill_tta_m2ae",
     "distill-pre": "partlift.bench.speed.distill:speed_distill_pre",
     "teacher": "partlift.bench.speed.teacher:speed_teacher",
     "throughput": "partlift.bench.speed.throughput:speed_throughput",

@@ -24,9 +24,9 @@ from typing import Any
 import numpy as np
 import torch
 
-from partlift.distill.config import DistillConfig
+from partlift.distill.config import DistillConfig, distill_preset
 
-__all__ = ["speed_distill_tta", "speed_distill_pre"]
+__all__ = ["speed_distill_tta", "speed_distill_tta_m2ae", "speed_distill_pre"]
 
 TTA_POINTS = 30_000
 PRE_POINTS = 10_000
@@ -59,31 +59,53 @@ def speed_distill_tta(points: int | None, device: str, config: DistillConfig | N
     from partlift.teachers.registry import build_teacher
 
     n = int(points or TTA_POINTS)
-    cfg = config or DistillConfig()
+    cfg = config or distill_preset("default")
     shape = generate(CATEGORY, shape_seed(0, CATEGORY, 0, "test"), n_points=n)
     t = _clock()
     norm, views = render_for_teacher(shape, render_preset("fast"), device)
     preds = build_teacher(TEACHER, seed=0, mode="box").predict(views, shape.part_names, norm)
     prep = _since(t)
+    sp, sp_s = _superpoints_if_needed(norm, cfg)
     t = _clock()
     know = build_knowledge(norm, views, preds, cfg, region="box")
     k_s = _since(t)
     t = _clock()
-    res = align([know], shape.part_names, cfg, regime="tta", device=device)
+    res = align([know], shape.part_names, cfg, regime="tta", device=device,
+                superpoints=None if sp is None else [sp[know.point_index]])
     a_s = _since(t)
     t = _clock()
-    labels, _ = predict_shape(res.student, norm.xyz, norm.rgb, norm.normals, device=device)
+    labels, _ = predict_shape(res.student, norm.xyz, norm.rgb, norm.normals, device=device, superpoints=sp)
     p_s = _since(t)
     total = (round(k_s[0] + a_s[0] + p_s[0], 3), round(k_s[1] + a_s[1] + p_s[1], 3))
+    breakdown = {"render+teacher": prep, "superpoints": sp_s, "knowledge": k_s, "align": a_s, "predict": p_s}
     return {
         "stage": "distill-tta", "points": n, "category": CATEGORY, "teacher": TEACHER,
         "predictions": len(preds), "seconds": total[0], "cpu_seconds": total[1],
-        "breakdown_seconds": {"render+teacher": prep[0], "knowledge": k_s[0], "align": a_s[0], "predict": p_s[0]},
-        "breakdown_cpu_seconds": {"render+teacher": prep[1], "knowledge": k_s[1], "align": a_s[1], "predict": p_s[1]},
-        "steps": cfg.tta_epochs * cfg.tta_steps_per_epoch, "backbone": cfg.backbone,
+        "breakdown_seconds": {k: v[0] for k, v in breakdown.items() if v is not None},
+        "breakdown_cpu_seconds": {k: v[1] for k, v in breakdown.items() if v is not None},
+        "steps": cfg.tta_epochs * cfg.tta_steps_per_epoch, "backbone": cfg.backbone, "head_hidden": cfg.head_hidden,
+        "feature_cache": cfg.feature_cache, "pool": cfg.pool,
         "backward_epoch": res.backward_epoch, "miou": round(float(shape_miou(labels, shape.semantic, len(shape.part_names))), 4),
         **_env(),
     }
+
+
+def _superpoints_if_needed(shape: Any, cfg: DistillConfig) -> tuple[np.ndarray | None, tuple[float, float] | None]:
+    """The shape's superpoints and their (wall, CPU) seconds when ``cfg`` pools over them (the
+    Segmenter's shared preparation computes them for every method; timed apart from the method)."""
+    if cfg.pool != "superpoints" and not (cfg.backward and cfg.rescore_pool):
+        return None, None
+    from partlift.superpoints import superpoints_for_shape
+
+    t = _clock()
+    sp = superpoints_for_shape(shape)
+    return sp, _since(t)
+
+
+def speed_distill_tta_m2ae(points: int | None, device: str) -> dict[str, Any]:
+    """``distill-tta`` with the ``point-m2ae-fast`` preset: the frozen Point-M2AE encoder (random
+    weights unless the preset is given a file) with the features of 16 augmented draws cached and a 256-wide head."""
+    return {**speed_distill_tta(points, device, distill_preset("point-m2ae-fast")), "stage": "distill-tta-m2ae"}
 
 
 def _segment_end_to_end(student: Any, shape: Any, device: str, presets: tuple[str, ...]) -> dict[str, Any]:
@@ -127,7 +149,7 @@ def speed_distill_pre(points: int | None, device: str, config: DistillConfig | N
     from partlift.distill.student import predict_shape
 
     n = int(points or PRE_POINTS)
-    cfg = config or DistillConfig()
+    cfg = config or distill_preset("default")
     names = None
     from partlift.data.synthetic import category_parts
 
@@ -140,11 +162,12 @@ def speed_distill_pre(points: int | None, device: str, config: DistillConfig | N
     res = align(coll.knowledge, names, cfg, regime="pre", device=device)
     a_s = _since(t)
     test = generate(CATEGORY, shape_seed(0, CATEGORY, 0, "test"), n_points=TTA_POINTS)
-    predict_shape(res.student, test.xyz, device=device)  # warm-up
+    sp, _ = _superpoints_if_needed(test, cfg)
+    predict_shape(res.student, test.xyz, device=device, superpoints=sp)  # warm-up
     times = []
     for _ in range(3):
         t = _clock()
-        predict_shape(res.student, test.xyz, test.rgb, test.normals, device=device)
+        predict_shape(res.student, test.xyz, test.rgb, test.normals, device=device, superpoints=sp)
         times.append(_since(t))
     seg = min(times)
     end_to_end = _segment_end_to_end(res.student, test, device, presets)

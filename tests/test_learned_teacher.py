@@ -197,7 +197,9 @@ def test_packaged_checkpoint_loads_when_shipped():
     if path is None:
         pytest.skip("no packaged learned-teacher checkpoint in this checkout")
     teacher = build_teacher("learned")
-    assert teacher.categories == tuple(read_header(path)["categories"])
+    union = sorted({c for p in learned.packaged_checkpoints() for c in read_header(p)["categories"]})
+    assert path == learned.packaged_checkpoints()[0]
+    assert teacher.categories == tuple(union)
     assert learned.describe()["categories"] == list(teacher.categories)
 
 
@@ -273,3 +275,38 @@ def test_cli_register_runs(tmp_path, capsys):
     assert header["training"]["command"].startswith("partlift train-teacher --categories Bucket")
     assert json.loads(capsys.readouterr().out.strip().splitlines()[-1])["steps_done"] == 1
     assert PARTSLIP_VIEWS[0] in [tuple(v) for v in header["render"]["base_views"]]
+
+
+def test_routed_teacher_sends_each_category_to_the_first_member_that_knows_it(tmp_path, monkeypatch):
+    """Two checkpoints: the first knows Bucket, the second Bucket and Kettle. Bucket goes to the
+    first, Kettle to the second, an unknown category fails with one line naming both sets."""
+    from partlift.teachers.learned.routed import RoutedTeacher
+    from learned_tiny import write_tiny_teacher
+
+    first = write_tiny_teacher(tmp_path / "teacher.safetensors", ("Bucket",), seed=1)
+    second = write_tiny_teacher(tmp_path / "teacher-all.safetensors", ("Bucket", "Kettle"), seed=2)
+    monkeypatch.setattr(learned, "packaged_checkpoint", lambda: first)
+    monkeypatch.setattr(learned, "packaged_checkpoints", lambda: (first, second))
+    teacher = build_teacher("learned")
+    assert isinstance(teacher, RoutedTeacher) and teacher.kind == "mask" and teacher.needs_category
+    assert teacher.categories == ("Bucket", "Kettle")
+    assert "teacher.safetensors" in teacher.name and "teacher-all.safetensors" in teacher.name
+    assert teacher.member_for("bucket") is teacher.members[0]
+    assert teacher.member_for("Kettle") is teacher.members[1]
+    d = learned.describe()
+    assert d["categories"] == ["Bucket", "Kettle"] and [len(m["categories"]) for m in d["members"]] == [1, 2]
+
+    kettle = ensure_normals(normalize(synthetic.generate("Kettle", 5, n_points=1500)).replace(normals=None))
+    views = render(kettle, TINY_RENDER)
+    names = synthetic.category_parts("Kettle")
+    got = teacher.predict(views, names, kettle)
+    alone = LearnedTeacher.load(second).predict(views, names, kettle)
+    assert got.teacher == teacher.name and got.meta["member"] == teacher.members[1].name
+    np.testing.assert_array_equal(got.label, alone.label)
+    np.testing.assert_array_equal(got.score, alone.score)
+    assert got.feature_dim == alone.feature_dim
+
+    with pytest.raises(InputError, match="'Oven' is not one it was trained on; it knows Bucket, Kettle"):
+        teacher.predict(views, ["door"], kettle.replace(category="Oven"))
+    with pytest.raises(InputError, match="part 'spout' is not a part it knows for Bucket"):
+        teacher.vocab.part_classes("Bucket", ("spout",))

@@ -28,7 +28,7 @@ def speed_teacher(points: int | None, device: str, *, presets: tuple[str, ...] =
     warm-up call). ``presets`` and ``repeats`` exist for quick tests.
 
     Returns:
-        ``{"stage": "teacher", "teacher", "category", "points", "views", "resolution",
+        ``{"stage": "teacher", "teacher" (the checkpoint that labels the category), "category", "points", "views", "resolution",
         "seconds" (the first preset's), "seconds_per_view", "by_preset": {preset: seconds},
         "predictions"}``.
     """
@@ -64,13 +64,14 @@ def speed_teacher(points: int | None, device: str, *, presets: tuple[str, ...] =
         if preset == presets[0]:
             n_views, n_preds = prepared.views.n_views, len(preds)
     first = by_preset[presets[0]]
+    member = teacher.member_for(_CATEGORY) if hasattr(teacher, "member_for") else teacher
     return {
         "stage": "teacher",
-        "teacher": teacher.name,
+        "teacher": member.name,
         "category": _CATEGORY,
         "points": n,
         "views": n_views,
-        "resolution": teacher.resolution,
+        "resolution": member.resolution,
         "preset": presets[0],
         "seconds": first,
         "seconds_per_view": round(first / max(n_views, 1), 4),

@@ -10,9 +10,11 @@ Modules: :mod:`.network` (the U-Net), :mod:`.inputs` (views -> network inputs an
 (trainer, ``partlift train-teacher``), :mod:`.checkpoint` (safetensors + JSON header, vocabulary),
 :mod:`.evaluate` (2D IoU), :mod:`.teacher` (inference -> :class:`~partlift.types.Predictions`).
 
-Builder for the registry: ``build(model=None)`` loads the packaged checkpoint
-(``partlift/teachers/learned/weights/teacher.safetensors``, package data); ``build(model=path)``
-(``--teacher learned:/path/to/teacher.safetensors``) loads a user's own.
+Builder for the registry: ``build(model=None)`` loads the packaged checkpoints
+(``partlift/teachers/learned/weights/``, package data, :data:`PACKAGED_NAMES`): the specialist
+``teacher.safetensors`` answers for its categories, the generalist ``teacher-all.safetensors``
+for every other one (:class:`~partlift.teachers.learned.routed.RoutedTeacher`);
+``build(model=path)`` (``--teacher learned:/path/to/teacher.safetensors``) loads a user's own.
 """
 
 from __future__ import annotations
@@ -22,10 +24,14 @@ from typing import Any
 
 from partlift.errors import UnavailableError
 
-__all__ = ["PACKAGED_NAME", "packaged_checkpoint", "build", "describe"]
+__all__ = ["PACKAGED_NAME", "PACKAGED_NAMES", "packaged_checkpoint", "packaged_checkpoints", "build", "describe"]
 
-PACKAGED_NAME = "teacher.safetensors"
-"""File name of the checkpoint shipped in ``partlift/teachers/learned/weights/``."""
+PACKAGED_NAMES = ("teacher.safetensors", "teacher-all.safetensors")
+"""Checkpoints shipped in ``partlift/teachers/learned/weights/``, in priority order: a shape goes
+to the first that knows its category (docs/learned_teacher.md, "Shipped checkpoints")."""
+
+PACKAGED_NAME = PACKAGED_NAMES[0]
+"""File name of the first (specialist) packaged checkpoint."""
 
 TRAIN_HINT = (
     "train one with `partlift train-teacher --categories Bottle Bucket KitchenPot Mug "
@@ -33,12 +39,18 @@ TRAIN_HINT = (
 )
 
 
-def packaged_checkpoint() -> Path | None:
-    """The packaged checkpoint's path (via importlib.resources), or None when none is shipped."""
+def packaged_checkpoints() -> tuple[Path, ...]:
+    """The packaged checkpoints' paths that exist (via importlib.resources), in priority order."""
     from importlib import resources
 
-    ref = resources.files("partlift.teachers.learned").joinpath("weights", PACKAGED_NAME)
-    return Path(str(ref)) if ref.is_file() else None
+    refs = [resources.files("partlift.teachers.learned").joinpath("weights", n) for n in PACKAGED_NAMES]
+    return tuple(Path(str(r)) for r in refs if r.is_file())
+
+
+def packaged_checkpoint() -> Path | None:
+    """The first packaged checkpoint's path, or None when none is shipped."""
+    paths = packaged_checkpoints()
+    return paths[0] if paths else None
 
 
 def build(*, model: str | None = None, device: str = "cpu", mode: str = "mask",
@@ -46,7 +58,8 @@ def build(*, model: str | None = None, device: str = "cpu", mode: str = "mask",
     """Build the learned teacher (registry builder).
 
     Args:
-        model: a checkpoint path; None = the packaged checkpoint.
+        model: a checkpoint path; None = the packaged checkpoints (one teacher when one is
+            shipped, else a :class:`~partlift.teachers.learned.routed.RoutedTeacher` over them).
         device: torch device the network runs on.
         mode: "mask" (default), "box" or "pixel" (see :mod:`.teacher`).
         min_pixels: smallest part component kept, in working pixels.
@@ -62,21 +75,47 @@ def build(*, model: str | None = None, device: str = "cpu", mode: str = "mask",
 
     del seed
 
-    path = Path(model).expanduser() if model else packaged_checkpoint()
-    if path is None:
+    options = dict(device=device, mode=mode, min_pixels=min_pixels, batch_size=batch_size)
+    if model:
+        return LearnedTeacher.load(Path(model).expanduser(), **options)
+    paths = _packaged()
+    if not paths:
         raise UnavailableError(f"teacher 'learned': no packaged checkpoint in this install; {TRAIN_HINT}")
-    return LearnedTeacher.load(path, device=device, mode=mode, min_pixels=min_pixels, batch_size=batch_size)
+    if len(paths) == 1:
+        return LearnedTeacher.load(paths[0], **options)
+    from partlift.teachers.learned.routed import RoutedTeacher
+
+    return RoutedTeacher([LearnedTeacher.load(p, **options) for p in paths])
+
+
+def _packaged() -> tuple[Path, ...]:
+    """The packaged checkpoints (looked up through :func:`packaged_checkpoint` first, so that a
+    test that replaces it with one file of its own gets exactly that file)."""
+    first = packaged_checkpoint()
+    if first is None:
+        return ()
+    rest = packaged_checkpoints()
+    return (first, *rest[1:]) if rest and rest[0] == first else (first,)
 
 
 def describe(model: str | None = None) -> dict[str, Any]:
     """``{"checkpoint", "categories", "part_names", "resolution", "training"}`` of a checkpoint
-    (the packaged one by default) without loading its tensors; ``{"checkpoint": None}`` when none
-    is packaged (for ``partlift teachers``)."""
+    (the packaged ones by default: ``categories`` is their union, sorted, ``part_names`` the
+    answering member's, the rest the first file's, and ``members`` lists each file with its
+    categories) without loading tensors; ``{"checkpoint": None}`` when none is packaged (for
+    ``partlift teachers``)."""
     from partlift.teachers.learned.checkpoint import read_header
 
-    path = Path(model).expanduser() if model else packaged_checkpoint()
-    if path is None:
+    paths = (Path(model).expanduser(),) if model else _packaged()
+    if not paths:
         return {"checkpoint": None, "hint": TRAIN_HINT}
-    h = read_header(path)
-    return {"checkpoint": str(path), "categories": h["categories"], "part_names": h["part_names"],
-            "resolution": h["model"]["resolution"], "training": h.get("training", {})}
+    heads = [read_header(p) for p in paths]
+    part_names: dict[str, Any] = {}
+    for h in reversed(heads):
+        part_names.update(h["part_names"])
+    out = {"checkpoint": str(paths[0]), "categories": sorted(part_names),
+           "part_names": {c: part_names[c] for c in sorted(part_names)},
+           "resolution": heads[0]["model"]["resolution"], "training": heads[0].get("training", {})}
+    if len(paths) > 1:
+        out["members"] = [{"checkpoint": str(p), "categories": list(h["categories"])} for p, h in zip(paths, heads)]
+    return out

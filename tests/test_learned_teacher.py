@@ -280,8 +280,8 @@ def test_cli_register_runs(tmp_path, capsys):
 def test_routed_teacher_sends_each_category_to_the_first_member_that_knows_it(tmp_path, monkeypatch):
     """Two checkpoints: the first knows Bucket, the second Bucket and Kettle. Bucket goes to the
     first, Kettle to the second, an unknown category fails with one line naming both sets."""
-    from partlift.teachers.learned.routed import RoutedTeacher
     from learned_tiny import write_tiny_teacher
+    from partlift.teachers.learned.routed import RoutedTeacher
 
     first = write_tiny_teacher(tmp_path / "teacher.safetensors", ("Bucket",), seed=1)
     second = write_tiny_teacher(tmp_path / "teacher-all.safetensors", ("Bucket", "Kettle"), seed=2)

@@ -117,5 +117,5 @@ def describe(model: str | None = None) -> dict[str, Any]:
            "part_names": {c: part_names[c] for c in sorted(part_names)},
            "resolution": heads[0]["model"]["resolution"], "training": heads[0].get("training", {})}
     if len(paths) > 1:
-        out["members"] = [{"checkpoint": str(p), "categories": list(h["categories"])} for p, h in zip(paths, heads)]
+        out["members"] = [{"checkpoint": str(p), "categories": list(h["categories"])} for p, h in zip(paths, heads, strict=True)]
     return out

@@ -245,13 +245,16 @@ def test_sweep_needs_simulated_teacher() -> None:
 def test_partdistill_prepared_on_a_collection(tmp_path: Path) -> None:
     out = tmp_path / "distill"
     res = _bench(out, "--dataset", "synthetic", "--categories", "Kettle", "--count", "1", "--methods",
-                 "partdistill", "partdistill-tta-forward", "--collection", "synthetic:2", "--teacher",
-                 "simulated:oracle", "--option", "partdistill.preset=tiny", "--option", "partdistill-tta.preset=tiny")
+                 "partdistill", "partdistill-tta-forward", "partdistill-pre-tta", "--collection", "synthetic:2",
+                 "--teacher", "simulated:oracle", "--option", "partdistill.preset=tiny",
+                 "--option", "partdistill-tta.preset=tiny", "--option", "partdistill-pre-tta.preset=tiny")
     _check_schema(res)
-    for m in ("partdistill", "partdistill-tta-forward"):
+    for m in ("partdistill", "partdistill-tta-forward", "partdistill-pre-tta"):
         assert res["methods"][m]["per_category"]["Kettle"]["n_shapes"] == 1
     prepared = json.loads((out / "prepared" / "partdistill" / "Kettle" / "prepared.json").read_text())
     assert prepared["status"] == "ok" and Path(prepared["options"]["student"]).is_file()
     assert prepared["inputs"]["collection"]["spec"]["split"] == "collection"
+    pre_tta = json.loads((out / "prepared" / "partdistill-pre-tta" / "Kettle" / "prepared.json").read_text())
+    assert pre_tta["status"] == "ok" and Path(pre_tta["options"]["student"]).is_file()
     tta = json.loads((out / "prepared" / "partdistill-tta-forward" / "Kettle" / "prepared.json").read_text())
     assert tta["options"]["distill_config"]["backward"] is False and tta["options"]["distill_config"]["epochs"] == 4

@@ -196,6 +196,9 @@ METHODS: dict[str, MethodSpec] = {
                                   "PartSTAD with only the null score trained (ablation)", weights=False),
     "partdistill-forward": _variant("partdistill-forward", "partdistill",
                                     "PartDistill pre-aligned without the backward round (ablation)", backward=False),
+    "partdistill-pre-tta": _variant("partdistill-pre-tta", "partdistill",
+                                    "PartDistill pre-aligned student, then aligned on each test shape (pre + TTA)",
+                                    tta=True),
     "partdistill-tta-forward": _variant("partdistill-tta-forward", "partdistill-tta",
                                         "PartDistill TTA without the backward round (ablation)", backward=False),
 }

@@ -243,6 +243,7 @@ def distill_config(req: PrepareRequest) -> Any:
         raise MethodSkipped(f"partlift.distill is not available ({exc})") from None
     opts = apply_preset(req.method, req.settings.method_options(req.method))
     base = opts.pop("distill_config", opts.pop("preset", "default"))
+    opts.pop("tta", None)  # partdistill-pre-tta: how the student is used, not how it is pre-aligned
     fields = set(DistillConfig.__dataclass_fields__)
     _check_options(req.method, opts, fields)
     return method_config({"distill_config": base}, req.settings.seed).replace(**opts)
@@ -276,7 +277,11 @@ def prepare_partdistill(req: PrepareRequest) -> dict[str, Any]:
     if req.collection is None:
         raise MethodSkipped("no collection shapes")
     seg = req.make_segmenter()
-    cache = req.workdir / "knowledge"
+    # Knowledge and students are shared by the partdistill methods of one benchmark folder
+    # (partdistill and partdistill-pre-tta pre-align the same student): keyed by everything they
+    # depend on, under <out>/prepared/partdistill-shared/<category>/.
+    shared = req.workdir.parent.parent / "partdistill-shared" / req.category
+    cache = shared / "knowledge"
     salt = _digest([req.settings.result_key(), config.to_dict(), list(req.part_names)])
     knowledge, skipped = [], []
     for sid in req.collection.ids(req.category):
@@ -302,11 +307,15 @@ def prepare_partdistill(req: PrepareRequest) -> dict[str, Any]:
     if not knowledge:
         raise MethodSkipped(f"the teacher found nothing on any of the {len(skipped)} collection shape(s) of "
                             f"{req.category}")
-    out = req.workdir / f"{req.category}.student.safetensors"
+    ids = list(req.collection.ids(req.category))
+    out = shared / f"{req.category}-{_digest([salt, ids])}.student.safetensors"
     meta = {"category": req.category, "teacher": seg.teacher.name, "render_preset": req.settings.preset,
-            "collection": {"ids": list(req.collection.ids(req.category)), "skipped": skipped}}
-    align(knowledge, req.part_names, config, regime="pre", device=seg.device, paths=AlignPaths.for_output(out),
-          meta=meta)
+            "collection": {"ids": ids, "skipped": skipped}}
+    paths = AlignPaths.for_output(out)
+    if out.is_file() and not paths.state.exists():
+        logger.info("%s %s: reusing the pre-aligned student %s", req.method, req.category, out)
+    else:
+        align(knowledge, req.part_names, config, regime="pre", device=seg.device, paths=paths, meta=meta)
     if not out.is_file():
         raise MethodSkipped(f"PartDistill pre-alignment of {req.category} did not write {out}")
     return {"student": str(out)}

@@ -38,7 +38,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    "real data: at most N test shapes per category")
     p.add_argument("--methods", nargs="+", default=["partslip"], metavar="METHOD",
                    help="methods: partslip partstad partdistill partdistill-tta, or the ablation rows "
-                   "partstad-box partstad-nullonly partdistill-forward partdistill-tta-forward (default: partslip)")
+                   "partstad-box partstad-nullonly partdistill-forward partdistill-tta-forward, and "
+                   "partdistill-pre-tta (pre-aligned, then aligned on each shape) (default: partslip)")
     p.add_argument("--teacher", default="simulated:zeroshot", help="teacher spec (default: simulated:zeroshot)")
     p.add_argument("--shots", metavar="SRC", help="few-shot shapes for PartSTAD: DIR, synthetic:N or root:K "
                    "(K per category taken from --root and excluded from evaluation)")

@@ -41,7 +41,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--preset", default="partslip", help="render preset: partslip, fast or tiny")
     p.add_argument("--seed", type=int, default=0, help="seed for every random choice")
     p.add_argument("--weights", default=None, help="PartSTAD weight-net checkpoint (--method partstad)")
-    p.add_argument("--student", default=None, help="PartDistill student checkpoint (--method partdistill)")
+    p.add_argument("--student", default=None, help="PartDistill student checkpoint (--method partdistill, or "
+                   "partdistill-pre-tta to align it further on the shape)")
     p.add_argument("--vote-region", choices=("box", "mask"), default="box",
                    help="what a prediction covers in PartSLIP voting: its box (PartSLIP) or its mask "
                         "(needs a teacher with masks, e.g. box+sam or simulated)")

@@ -441,7 +441,7 @@ def _check_superpoints(superpoints: Sequence[np.ndarray] | None,
 
 
 def _fingerprint(knowledge: Sequence[ShapeKnowledge], config: DistillConfig, regime: str,
-                 part_names: tuple[str, ...]) -> str:
+                 part_names: tuple[str, ...], init: torch.nn.Module | None = None) -> str:
     h = hashlib.sha256()
     h.update(json.dumps({"config": config.to_dict(), "regime": regime, "parts": list(part_names)},
                         sort_keys=True).encode())
@@ -449,7 +449,30 @@ def _fingerprint(knowledge: Sequence[ShapeKnowledge], config: DistillConfig, reg
         h.update(k.name.encode())
         for a in (k.pair_point, k.pair_pred, k.pred_class, k.pred_conf, k.point_index):
             h.update(np.ascontiguousarray(a).tobytes())
+    if init is not None:
+        for key, t in sorted(init.state_dict().items()):
+            h.update(key.encode())
+            h.update(t.detach().cpu().contiguous().numpy().tobytes())
     return h.hexdigest()
+
+
+def _load_init(student: torch.nn.Module, init: torch.nn.Module) -> None:
+    """Copy ``init``'s tensors into ``student`` (strict: same names and shapes), one-line error otherwise."""
+    if not isinstance(init, torch.nn.Module):
+        raise InputError(f"align: init must be a student network (torch.nn.Module), got {type(init).__name__}")
+    want = student.state_dict()
+    got = init.state_dict()
+    missing = sorted(set(want) - set(got))
+    extra = sorted(set(got) - set(want))
+    shaped = sorted(k for k in set(want) & set(got) if tuple(want[k].shape) != tuple(got[k].shape))
+    if missing or extra or shaped:
+        raise CheckpointError(
+            "align: the init student does not fit the student these settings build (another backbone, "
+            f"input channels, head or part list): missing {missing[:3]}, unexpected {extra[:3]}, "
+            f"mis-shaped {shaped[:3]}; align the pre-aligned student with the same settings"
+        )
+    with torch.no_grad():
+        student.load_state_dict({k: t.detach().clone() for k, t in got.items()}, strict=True)
 
 
 # ----------------------------------------------------------------------------------- loop
@@ -467,8 +490,10 @@ def align(
     progress: bool = False,
     meta: dict[str, Any] | None = None,
     superpoints: Sequence[np.ndarray] | None = None,
+    init: torch.nn.Module | None = None,
 ) -> AlignResult:
-    """Train a fresh student on ``knowledge`` with forward (+ backward) distillation.
+    """Train a student on ``knowledge`` with forward (+ backward) distillation — a fresh one, or
+    one that starts from ``init``'s weights (pre-alignment followed by TTA, issue 16).
 
     Args:
         knowledge: non-empty teacher knowledge of the collection (``tta``: usually one shape).
@@ -485,6 +510,10 @@ def align(
         superpoints: per shape, (M,) int superpoint id of each knowledge point, for
             ``config.rescore_pool`` (ignored otherwise; without them that option re-scores
             point-wise and logs it).
+        init: a student (e.g. a pre-aligned one, :func:`load_student`) whose weights the new
+            student starts from; it must be the network ``config`` builds for these part names
+            (same backbone, inputs and head), else CheckpointError. Not modified. The optimiser
+            and the schedule start afresh; the run's fingerprint includes the weights.
 
     Returns:
         :class:`AlignResult` with the trained student (eval mode).
@@ -507,11 +536,13 @@ def align(
     n_epochs = config.epochs if regime == "pre" else config.tta_epochs
     latest = max(1, math.ceil(config.backward_latest * n_epochs))
     student = build_student(len(names), config, device=dev)
+    if init is not None:
+        _load_init(student, init)
     opt = training.build_optimizer("adam", student.parameters(), lr=config.lr)
     lr_min = config.lr * config.lr_min_ratio
     confs = [k.pred_conf.astype(np.float32) for k in knowledge]
     null_index = len(names) if (config.null_class and not config.balance_null) else None
-    fp = _fingerprint(knowledge, config, regime, names)
+    fp = _fingerprint(knowledge, config, regime, names, init)
     log: list[dict[str, Any]] = []
     losses: list[float] = []
     prev_avg: float | None = None

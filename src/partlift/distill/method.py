@@ -6,6 +6,9 @@
 * ``"partdistill-tta"`` — test-time alignment (config :class:`PartdistillTTARun`): a fresh
   student is aligned on the shape's own teacher knowledge (forward + backward distillation) and
   then labels it.
+* ``"partdistill-pre-tta"`` — a variant of ``partdistill`` (``tta=True``): the pre-aligned
+  student is aligned further on the shape's own teacher knowledge, with the settings it was
+  pre-aligned with (TTA epochs), then labels it — pre-alignment followed by TTA (issue 16).
 
 Options of ``partdistill-tta``: ``distill_config`` or ``preset`` (a
 :class:`~partlift.distill.config.DistillConfig`, a dict of its fields, or a preset name; default
@@ -65,10 +68,13 @@ class PartdistillRun(Settings):
             :data:`~partlift.distill.config.POOL_MODES`); None = the ``pool`` the student was
             aligned with (its checkpoint's settings; ``none`` for a checkpoint older than the
             option).
+        tta: align the pre-aligned student further on the shape's own teacher knowledge before
+            it labels the shape (``partdistill-pre-tta``); False = one forward pass.
     """
 
     student: Any = None
     pool: str | None = None
+    tta: bool = False
 
     @classmethod
     def from_options(cls, options: Any, context: MethodContext | None = None) -> PartdistillRun:
@@ -82,7 +88,10 @@ class PartdistillRun(Settings):
         pool = opts.get("pool")
         if pool is not None and pool not in POOL_MODES:
             raise InputError(f"partdistill options: pool must be one of {list(POOL_MODES)}, got {pool!r}")
-        return cls(student=opts.get("student"), pool=pool)
+        tta = opts.get("tta", False)
+        if not isinstance(tta, bool):
+            raise InputError(f"partdistill options: tta must be true or false, got {tta!r}")
+        return cls(student=opts.get("student"), pool=pool, tta=tta)
 
 
 @dataclass(frozen=True)
@@ -153,6 +162,16 @@ def run_partdistill(
     t0 = time.perf_counter()
     loaded = load_student(path, device=context.device, part_names=predictions.part_names)
     t1 = time.perf_counter()
+    if config.tta:
+        cfg = loaded.config.replace(seed=int(context.seed))
+        if config.pool is not None:
+            cfg = cfg.replace(pool=config.pool)
+        result = _tta(prepared, predictions, cfg, context, init=loaded.student)
+        result.meta["distill"].update({"student": str(path), "regime": "pre+tta",
+                                       "category": loaded.meta.get("category"),
+                                       "pre_teacher": loaded.meta.get("teacher")})
+        result.meta["distill"].setdefault("seconds", {})["load"] = round(t1 - t0, 4)
+        return result
     shape = prepared.shape
     pool = config.pool or loaded.config.pool
     labels, probs = predict_shape(loaded.student, shape.xyz, shape.rgb, shape.normals, device=context.device,
@@ -176,16 +195,20 @@ def run_partdistill_tta(
     prepared: PreparedShape, predictions: Predictions, run: PartdistillTTARun, context: MethodContext
 ) -> MethodResult:
     """Align a fresh student on this shape's teacher knowledge, then label it (TTA)."""
+    return _tta(prepared, predictions, run.distill_config, context, weights=run.weights)
+
+
+def _tta(prepared: PreparedShape, predictions: Predictions, config: DistillConfig, context: MethodContext,
+         *, weights: Any = None, init: Any = None) -> MethodResult:
+    """TTA on this shape (a fresh student, or one starting from ``init``'s weights), then label it."""
     from partlift.distill.align import align
     from partlift.distill.knowledge import build_knowledge, resolve_region, stad_confidences
     from partlift.distill.student import predict_shape
 
-    config = run.distill_config
     names = tuple(predictions.part_names)
     shape = prepared.shape
     n, c = shape.n_points, len(names)
     t0 = time.perf_counter()
-    weights = run.weights
     conf = None
     if weights:
         conf = stad_confidences(weights, predictions, prepared.views, teacher=context.teacher,
@@ -202,7 +225,7 @@ def run_partdistill_tta(
         return _empty(n, c, {"distill": {**base, "empty": True}})
     sp = prepared.superpoints
     result = align([know], names, config, regime="tta", device=context.device,
-                   superpoints=None if sp is None else [sp[know.point_index]])
+                   superpoints=None if sp is None else [sp[know.point_index]], init=init)
     t2 = time.perf_counter()
     labels, probs = predict_shape(result.student, shape.xyz, shape.rgb, shape.normals, device=context.device,
                                   seed=config.seed, shape_name=shape.name, superpoints=sp)

@@ -484,3 +484,24 @@ def test_tta_with_point_m2ae_keeps_the_encoder_frozen(official_file):
         assert torch.equal(v, before[k]), k  # frozen: BN running stats included
     labels, probs = predict_shape(res.student, norm.xyz, device="cpu")
     assert labels.shape == (len(norm.xyz),) and probs.shape == (len(norm.xyz), len(shape.part_names))
+
+
+def test_packaged_encoder_keyword(tmp_path, monkeypatch):
+    """encoder="packaged" loads the shipped file (here: one of the test's own); without a shipped
+    file it fails with one line saying how to make one."""
+    from partlift.distill import backbones
+    from partlift.distill.point_m2ae import build_point_m2ae
+    from partlift.distill.point_m2ae_io import save_point_m2ae
+    from partlift.errors import UnavailableError
+
+    torch.manual_seed(5)
+    enc = build_point_m2ae()
+    path = save_point_m2ae(tmp_path / "enc.safetensors", enc, {"note": "test"})
+    monkeypatch.setattr(backbones, "packaged_encoder", lambda: path)
+    bb = backbones.build_point_m2ae_backbone(3, encoder=backbones.PACKAGED_ENCODER)
+    for k, v in enc.state_dict().items():
+        torch.testing.assert_close(bb.encoder.state_dict()[k], v, rtol=0, atol=0)
+    monkeypatch.undo()
+    monkeypatch.setattr(backbones, "PACKAGED_ENCODER_FILE", "no-such-encoder.safetensors")
+    with pytest.raises(UnavailableError, match="partlift pretrain"):
+        backbones.packaged_encoder()

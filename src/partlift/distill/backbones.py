@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from pathlib import Path
 
 import torch
 from torch import nn
@@ -44,7 +45,7 @@ from torch import nn
 from partlift.distill.point_m2ae import POINT_FEATURE_DIM, PointM2AEEncoder, build_point_m2ae
 from partlift.distill.point_m2ae_io import load_point_m2ae
 from partlift.distill.point_m2ae_ops import gather  # one gather for every backbone
-from partlift.errors import InputError
+from partlift.errors import InputError, UnavailableError
 
 logger = logging.getLogger(__name__)
 
@@ -279,15 +280,39 @@ class PointM2AEBackbone(Backbone):
         return f
 
 
+PACKAGED_ENCODER = "packaged"
+"""``DistillConfig.encoder`` value naming the encoder shipped with partlift
+(``partlift/distill/weights/point_m2ae_partlift.safetensors``, made by ``partlift pretrain``;
+docs/partdistill.md "Our pretrained encoder")."""
+
+PACKAGED_ENCODER_FILE = "point_m2ae_partlift.safetensors"
+
+
+def packaged_encoder() -> Path:
+    """Path of the shipped Point-M2AE encoder; UnavailableError (with how to make one) when absent."""
+    from importlib import resources
+
+    ref = resources.files("partlift.distill").joinpath("weights", PACKAGED_ENCODER_FILE)
+    if not ref.is_file():
+        raise UnavailableError(
+            "point-m2ae: no packaged encoder in this install; train one with `partlift pretrain --corpus "
+            "synthetic:all:20 --out encoder.safetensors` and pass --set partdistill.encoder=encoder.safetensors"
+        )
+    return Path(str(ref))
+
+
 def build_point_m2ae_backbone(in_dim: int, width: float = 1.0, encoder: str | None = None) -> PointM2AEBackbone:  # noqa: ARG001
     """The ``point-m2ae`` backbone; ``encoder`` is the weights file (official
     ``point_m2ae_pre-train.pth`` or a ``partlift pretrain`` output), loaded strictly by
-    :func:`partlift.distill.point_m2ae_io.load_point_m2ae`.
+    :func:`partlift.distill.point_m2ae_io.load_point_m2ae`, or ``"packaged"``
+    (:data:`PACKAGED_ENCODER`): partlift's own shipped encoder.
 
     ``encoder=None`` builds a **random** frozen encoder (official init, drawn from the global
     torch RNG, which :func:`~partlift.distill.student.build_student` seeds) and logs a warning:
     it is the "random features" ablation, not the paper's student.
     """
+    if encoder == PACKAGED_ENCODER:
+        encoder = str(packaged_encoder())
     if encoder is None:
         logger.warning(
             "point-m2ae backbone without encoder weights: the frozen encoder is RANDOM (an ablation, "

@@ -62,9 +62,10 @@ class DistillConfig(Settings):
             ``pointnet``, trained as well from scratch as ``dgcnn`` and better than ``pointnet2``
             in our measurement at a fraction of the CPU time (docs/partdistill.md "Backbones").
         encoder: weights of a pretrained backbone (``backbone="point-m2ae"``): the official
-            ``point_m2ae_pre-train.pth`` (§4.3, loaded strictly) or a ``partlift pretrain``
-            safetensors file. None = a random frozen encoder, with a logged warning (the
-            "random features" ablation). Must be None for the from-scratch backbones.
+            ``point_m2ae_pre-train.pth`` (§4.3, loaded strictly), a ``partlift pretrain``
+            safetensors file, or ``"packaged"``: the encoder shipped with partlift (our own
+            pre-training on generated shapes). None = a random frozen encoder, with a logged
+            warning (the "random features" ablation). Must be None for the from-scratch backbones.
         width: channel width multiplier of the backbone (1.0 = the backbone's documented sizes).
         head_hidden: hidden width of the per-point distillation head, a 4-layer MLP with ReLU
             after the first three layers (§4.3: 681→681→681→681→C; narrower here because the

@@ -255,6 +255,9 @@ def test_partdistill_prepared_on_a_collection(tmp_path: Path) -> None:
     assert prepared["status"] == "ok" and Path(prepared["options"]["student"]).is_file()
     assert prepared["inputs"]["collection"]["spec"]["split"] == "collection"
     pre_tta = json.loads((out / "prepared" / "partdistill-pre-tta" / "Kettle" / "prepared.json").read_text())
-    assert pre_tta["status"] == "ok" and Path(pre_tta["options"]["student"]).is_file()
+    assert pre_tta["status"] == "ok" and pre_tta["options"]["student"] == prepared["options"]["student"]
+    assert pre_tta["options"]["tta"] is True and "tta" not in prepared["options"]
+    # the jobs run as partdistill with these options: tta=True aligns on the test shape
+    # (tests/test_distill_pre_tta.py checks that a run with it reports regime pre+tta)
     tta = json.loads((out / "prepared" / "partdistill-tta-forward" / "Kettle" / "prepared.json").read_text())
     assert tta["options"]["distill_config"]["backward"] is False and tta["options"]["distill_config"]["epochs"] == 4

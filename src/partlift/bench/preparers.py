@@ -263,7 +263,8 @@ def prepare_partdistill(req: PrepareRequest) -> dict[str, Any]:
     resumable through its own state file. Options as :func:`distill_config`.
 
     Returns:
-        ``{"student": <path of the student checkpoint>}``.
+        ``{"student": <path of the student checkpoint>}``, plus ``"tta": True`` for
+        ``partdistill-pre-tta``.
     """
     config = distill_config(req)
     from partlift.distill.align import AlignPaths, align
@@ -318,4 +319,6 @@ def prepare_partdistill(req: PrepareRequest) -> dict[str, Any]:
         align(knowledge, req.part_names, config, regime="pre", device=seg.device, paths=paths, meta=meta)
     if not out.is_file():
         raise MethodSkipped(f"PartDistill pre-alignment of {req.category} did not write {out}")
-    return {"student": str(out)}
+    # partdistill-pre-tta (tta=True): the job runs as partdistill, so the flag travels here
+    tta = apply_preset(req.method, req.settings.method_options(req.method)).get("tta", False) is True
+    return {"student": str(out), **({"tta": True} if tta else {})}

@@ -234,3 +234,16 @@ def test_speed_all_prints_one_json_object(monkeypatch: pytest.MonkeyPatch, capsy
     assert payload["device"] == "cpu" and payload["machine"]["cpu_count"] >= 1
     assert payload["stages"]["synth"]["stage"] == "synth" and payload["stages"]["synth"]["peak_rss_mb"] > 0
     assert "error" in payload["stages"]["no-such-stage"]
+
+
+def test_bench_teacher_mode_setting():
+    from partlift.bench.evaluate import teacher_options_for
+    from partlift.bench.settings import BenchSettings
+
+    plain = BenchSettings(dataset="synthetic", out="o", categories=("Chair",), teacher="learned")
+    pixel = BenchSettings(dataset="synthetic", out="o", categories=("Chair",), teacher="learned", teacher_mode="pixel")
+    assert "teacher_mode" not in plain.result_key()  # runs made before the option keep their fingerprint
+    assert pixel.result_key()["teacher_mode"] == "pixel" and pixel.fingerprint() != plain.fingerprint()
+    assert teacher_options_for(pixel) == {"mode": "pixel"} and teacher_options_for(plain) == {}
+    with pytest.raises(InputError, match="--teacher-mode applies"):
+        BenchSettings(dataset="synthetic", out="o", categories=("Chair",), teacher="owlv2", teacher_mode="box")

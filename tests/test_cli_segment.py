@@ -174,3 +174,17 @@ def test_segment_set_reaches_the_stages_and_the_method(chair_dir, tmp_path, caps
         rc = main(["segment", str(chair_dir), "--preset", "tiny", "--set", bad, "--out", str(tmp_path / "x")])
         assert rc == 2
         assert named in capsys.readouterr().err
+
+
+def test_segment_teacher_mode_reaches_the_teacher(chair_dir, tmp_path, capsys):
+    out = tmp_path / "pix"
+    rc = main(["segment", str(chair_dir), "--teacher", "simulated:oracle", "--teacher-mode", "pixel",
+               "--preset", "tiny", "--no-sheet", "--out", str(out)])
+    assert rc == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert "pixel" in summary["settings"]["teacher"]  # the teacher's name says its mode
+    capsys.readouterr()
+    rc = main(["segment", str(chair_dir), "--teacher", "grounding-dino", "--teacher-mode", "pixel",
+               "--preset", "tiny", "--out", str(tmp_path / "x")])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert rc == 2 and len(err) == 1 and "--teacher-mode applies to the simulated and learned" in err[0]

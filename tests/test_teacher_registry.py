@@ -98,3 +98,15 @@ def test_cli_unavailable_teacher_is_one_line_error(monkeypatch, capsys, tmp_path
     rc = main(["predict", str(tmp_path / "x.ply"), "--teacher", "owlv2", "--out", str(tmp_path / "o")])
     err = capsys.readouterr().err
     assert rc == 2 and "pip install 'partlift[hf]'" in err and len(err.strip().splitlines()) == 1
+
+
+def test_mode_options():
+    from partlift.teachers.registry import mode_options
+
+    assert mode_options("learned", None) == {}
+    assert mode_options("learned:/x/t.safetensors", "pixel") == {"mode": "pixel"}
+    assert mode_options("simulated:zeroshot+sam", "box") == {"mode": "box"}
+    with pytest.raises(InputError, match="applies to the simulated and learned teachers only"):
+        mode_options("grounding-dino", "pixel")
+    with pytest.raises(InputError, match="expected one of"):
+        mode_options("learned", "polygon")

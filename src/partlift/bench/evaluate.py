@@ -54,10 +54,12 @@ class ShapeResult:
 
 
 def teacher_options_for(settings: BenchSettings) -> dict[str, Any]:
-    """Builder options of the run's teacher: the simulated teacher gets the run's seed when != 0."""
-    from partlift.teachers.registry import seed_options
+    """Builder options of the run's teacher: the simulated teacher gets the run's seed when != 0;
+    ``teacher_mode`` when set."""
+    from partlift.teachers.registry import mode_options, seed_options
 
-    return seed_options(settings.teacher, settings.seed, unless=0)
+    return {**seed_options(settings.teacher, settings.seed, unless=0),
+            **mode_options(settings.teacher, settings.teacher_mode)}
 
 
 def make_segmenter(settings: BenchSettings, device: str | None = None) -> Segmenter:

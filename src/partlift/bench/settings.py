@@ -64,6 +64,8 @@ class BenchSettings:
             this many test shapes per category (first in id order; default all).
         methods: method names (see :func:`partlift.methods.list_methods`; variants included).
         teacher: teacher spec for :func:`partlift.teachers.registry.build_teacher`.
+        teacher_mode: output mode of the simulated or learned teacher (``box``, ``mask``,
+            ``pixel``); None = the teacher's default.
         shots: few-shot source of PartSTAD: a folder (same dataset kind; the ``few_shot`` split
             of an official PartNet-E root), ``synthetic:N`` generated shapes per category, or
             ``root:K`` shapes per category taken from the test root and excluded from evaluation.
@@ -87,6 +89,7 @@ class BenchSettings:
     count: int | None = None
     methods: tuple[str, ...] = ("partslip",)
     teacher: str = "simulated:zeroshot"
+    teacher_mode: str | None = None
     shots: str | None = None
     collection: str | None = "synthetic:8"
     preset: str = "partslip"
@@ -96,6 +99,9 @@ class BenchSettings:
     options: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        from partlift.teachers.registry import mode_options
+
+        mode_options(self.teacher, self.teacher_mode)  # a mode only for teachers that have modes
         if self.dataset not in DATASETS:
             raise InputError(f"bench: --dataset must be one of {list(DATASETS)}, got {self.dataset!r}")
         if not isinstance(self.out, str) or not self.out:
@@ -185,6 +191,8 @@ class BenchSettings:
         d = self.to_dict()
         for k in ("out", "device", "methods", "options"):
             d.pop(k)
+        if d.get("teacher_mode") is None:
+            d.pop("teacher_mode", None)  # runs made before the option keep their fingerprint
         return d
 
     def fingerprint(self) -> str:

@@ -41,6 +41,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    "partstad-box partstad-nullonly partdistill-forward partdistill-tta-forward, and "
                    "partdistill-pre-tta (pre-aligned, then aligned on each shape) (default: partslip)")
     p.add_argument("--teacher", default="simulated:zeroshot", help="teacher spec (default: simulated:zeroshot)")
+    p.add_argument("--teacher-mode", default=None, choices=["box", "mask", "pixel"],
+                   help="simulated or learned teacher output: box (B-VLM), pixel (P-VLM) or mask "
+                        "(default: the teacher's own)")
     p.add_argument("--shots", metavar="SRC", help="few-shot shapes for PartSTAD: DIR, synthetic:N or root:K "
                    "(K per category taken from --root and excluded from evaluation)")
     p.add_argument("--collection", default="synthetic:8", metavar="SRC",
@@ -80,7 +83,8 @@ def settings_from_args(args: argparse.Namespace) -> Any:
     return BenchSettings(
         dataset=args.dataset, out=args.out, root=args.root, split=args.split,
         categories=tuple(args.categories) if args.categories else None, count=args.count,
-        methods=tuple(args.methods), teacher=args.teacher, shots=args.shots, collection=args.collection,
+        methods=tuple(args.methods), teacher=args.teacher, teacher_mode=args.teacher_mode,
+        shots=args.shots, collection=args.collection,
         preset=args.preset, device=args.device, seed=args.seed, points=args.points,
         options=parse_options(args.set, args.stad_epochs),
     )

@@ -84,8 +84,7 @@ def run(args: argparse.Namespace) -> int:
     from partlift.errors import InputError
     from partlift.methods import apply_preset
     from partlift.teachers.category import with_default_category
-    from partlift.teachers.choose import closed_vocabulary
-    from partlift.teachers.registry import build_teacher, seed_options, takes_seed
+    from partlift.teachers.registry import build_teacher, mode_options, seed_options
 
     sources = [parse_source(s) for s in args.collection]
     cats = {s.category for s in sources if s.category}
@@ -108,15 +107,7 @@ def run(args: argparse.Namespace) -> int:
     if args.weights:
         changes["confidence"] = "weights"
     cfg = cfg.replace(**changes)
-    options = {}
-    if takes_seed(args.teacher):
-        options.update(seed_options(args.teacher, args.seed))
-        if args.teacher_mode:
-            options["mode"] = args.teacher_mode
-    elif args.teacher_mode and closed_vocabulary(args.teacher):
-        options["mode"] = args.teacher_mode  # the learned teacher: mask, box or pixel
-    elif args.teacher_mode:
-        raise InputError("distill: --teacher-mode applies to the simulated and learned teachers only")
+    options = {**seed_options(args.teacher, args.seed), **mode_options(args.teacher, args.teacher_mode)}
     teacher = build_teacher(args.teacher, **options)
     if category is not None:
         check_coverage(teacher, category, names)  # before any rendering

@@ -36,6 +36,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="teacher name (see `partlift teachers`; default: the teacher recorded in "
                         "--weights/--student, else simulated for a labelled shape and learned for an "
                         "unlabelled one of a category it knows)")
+    p.add_argument("--teacher-mode", default=None, choices=["box", "mask", "pixel"],
+                   help="simulated or learned teacher output: box (B-VLM), pixel (P-VLM: one region per "
+                        "view and part, what partdistill-tta measured best with the learned teacher) or mask")
     add_category_arg(p)
     p.add_argument("--method", default="partslip", choices=list_methods(), help="segmentation method")
     p.add_argument("--preset", default="partslip", help="render preset: partslip, fast or tiny")
@@ -65,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
     from partlift.pipeline import Segmenter
     from partlift.summary import segmentation_summary
     from partlift.superpoints import SuperpointConfig
-    from partlift.teachers.registry import seed_options
+    from partlift.teachers.registry import mode_options, seed_options
 
     if args.teacher is None and (args.weights or args.student):
         args.teacher = resolve_teacher(None, args.weights, args.student)
@@ -83,7 +86,8 @@ def run(args: argparse.Namespace) -> int:
         superpoint_config=SuperpointConfig(seed=args.seed).replace(**settings.get("superpoints", {})),
         device=args.device,
         seed=args.seed,
-        teacher_options={**seed_options(teacher, args.seed), "device": args.device},
+        teacher_options={**seed_options(teacher, args.seed), **mode_options(teacher, args.teacher_mode),
+                         "device": args.device},
         method_options=method_options,
         vote_config=VoteConfig(region=args.vote_region),
     )

@@ -38,6 +38,9 @@ __all__ = [
     "build_teacher",
     "takes_seed",
     "seed_options",
+    "mode_options",
+    "MODE_TEACHERS",
+    "TEACHER_MODES",
 ]
 
 KINDS: tuple[str, ...] = ("box", "mask", "pixel", "refiner")
@@ -280,3 +283,26 @@ def seed_options(spec: Any, seed: int | None, *, unless: int | None = None) -> d
     if seed is None or seed == unless or not takes_seed(spec):
         return {}
     return {"seed": int(seed)}
+
+
+MODE_TEACHERS = ("simulated", "learned")
+"""Teachers whose builder takes ``mode`` (``box``, ``mask`` or ``pixel``: B-VLM, mask, P-VLM)."""
+
+TEACHER_MODES = ("box", "mask", "pixel")
+
+
+def mode_options(spec: Any, mode: str | None) -> dict[str, Any]:
+    """The builder options that set the output ``mode`` of the teacher named by ``spec``.
+
+    ``{}`` for ``mode=None``; ``{"mode": mode}`` for the simulated and learned teachers; an
+    InputError for another teacher or mode (one line: which teachers and modes exist).
+    """
+    if mode is None:
+        return {}
+    if mode not in TEACHER_MODES:
+        raise InputError(f"teacher mode: expected one of {list(TEACHER_MODES)}, got {mode!r}")
+    name = spec.strip().split("+")[0].partition(":")[0].strip().lower() if isinstance(spec, str) else ""
+    if name not in MODE_TEACHERS:
+        raise InputError(f"--teacher-mode applies to the {' and '.join(MODE_TEACHERS)} teachers only, "
+                         f"got teacher {spec!r}; drop --teacher-mode or use one of them")
+    return {"mode": mode}

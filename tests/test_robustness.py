@@ -359,6 +359,11 @@ def test_segment_takes_the_teacher_recorded_in_the_weights(tmp_path):
     assert resolve_teacher(None, str(ckpt)) == "simulated:fewshot"
     assert resolve_teacher("owlv2", str(ckpt)) == "owlv2"
     assert resolve_teacher(None, str(tmp_path / "missing")) == "simulated"
+    # a student distilled with the learned teacher and a default category (distill --category)
+    student = tmp_path / "s.safetensors"
+    save_file({"x": torch.zeros(1)}, str(student), metadata={"partlift_distill": json.dumps(
+        {"teacher": "learned(teacher.safetensors,72f56d889f|teacher-all.safetensors,0c087e56cf)[Bucket]"})})
+    assert resolve_teacher(None, str(student)) == "learned"
 
 
 def test_bench_method_that_cannot_run_is_an_error_before_work(tmp_path, capsys):

@@ -4,7 +4,8 @@
 the README recipe ``segment --method partstad --weights chair.safetensors`` used to stop on a
 teacher mismatch (issue 13, item 11). Without ``--teacher``, ``segment`` now takes the teacher
 recorded in ``--weights`` (PartSTAD) or ``--student`` (PartDistill), without its run options
-(``simulated:fewshot(seed=3)`` -> ``simulated:fewshot``), else ``simulated``.
+(``simulated:fewshot(seed=3)`` -> ``simulated:fewshot``, ``learned(teacher.safetensors,...)[Bucket]``
+-> ``learned``), else ``simulated``.
 """
 
 from __future__ import annotations
@@ -19,7 +20,9 @@ log = logging.getLogger(__name__)
 DEFAULT_TEACHER = "simulated"
 # Metadata keys of the two checkpoint kinds (partlift.stad.fit / partlift.distill.align).
 _KEYS = ("partlift.stad", "partlift_distill")
-_OPTIONS = re.compile(r"\([^()]*\)")
+# run options "(seed=3)", "(teacher.safetensors,72f56d889f)" and a default category "[Bucket]"
+# (partlift.teachers.category) are not part of a teacher spec
+_OPTIONS = re.compile(r"\([^()]*\)|\[[^\[\]]*\]")
 
 
 def recorded_teacher(path: str | None) -> str | None:

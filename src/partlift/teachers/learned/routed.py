@@ -65,7 +65,9 @@ class RoutedVocabulary:
                 return i
         return None
 
-    def _member(self, category: str | None) -> Any:
+    def answering(self, category: str | None) -> int:
+        """Index of the member that answers for ``category``; InputError (one line listing the
+        known categories) when none does."""
         i = self.owner(category)
         if i is None:
             if category is None:
@@ -73,22 +75,22 @@ class RoutedVocabulary:
                                  f"{', '.join(self.categories)})")
             raise InputError(f"learned teacher: category {category!r} is not one it was trained on; it knows "
                              f"{', '.join(self.categories)}")
-        return self.vocabs[i]
+        return i
 
     def category_index(self, category: str | None) -> int:
         """Index of ``category`` in :attr:`categories` (InputError listing the known ones otherwise)."""
-        self._member(category)
+        self.answering(category)
         key = str(category).strip().lower()
         return next(i for i, c in enumerate(self.categories) if c.lower() == key)
 
     def part_classes(self, category: str, names: tuple[str, ...]) -> np.ndarray:
         """(C,) int64 class ids of ``names`` in the answering member's class list (see
         :meth:`Vocabulary.part_classes`; an unknown part name is an InputError listing the known)."""
-        return self._member(category).part_classes(category, names)
+        return self.vocabs[self.answering(category)].part_classes(category, names)
 
     def point_classes(self, category: str, semantic: np.ndarray, part_names: tuple[str, ...]) -> np.ndarray:
         """(N,) int64 point classes in the answering member's class list."""
-        return self._member(category).point_classes(category, semantic, part_names)
+        return self.vocabs[self.answering(category)].point_classes(category, semantic, part_names)
 
 
 class RoutedTeacher:
@@ -131,10 +133,7 @@ class RoutedTeacher:
 
     def member_for(self, category: str | None) -> LearnedTeacher:
         """The member that labels shapes of ``category`` (InputError when none knows it)."""
-        i = self.vocab.owner(category)
-        if i is None:
-            self.vocab._member(category)  # raises the one-line error
-        return self.members[int(i)]
+        return self.members[self.vocab.answering(category)]
 
     @property
     def feature_dim(self) -> int:

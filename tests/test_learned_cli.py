@@ -49,7 +49,7 @@ def tiny_packaged(tiny_teacher, monkeypatch):
     """Make the tiny checkpoint the packaged one for one test (what ``learned`` with no file loads)."""
     import partlift.teachers.learned as learned
 
-    monkeypatch.setattr(learned, "packaged_checkpoint", lambda: tiny_teacher)
+    monkeypatch.setattr(learned, "packaged_checkpoints", lambda: (tiny_teacher,))
     return tiny_teacher
 
 

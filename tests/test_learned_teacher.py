@@ -186,7 +186,7 @@ def test_checkpoint_round_trip_and_strictness(tmp_path):
 
 
 def test_packaged_checkpoint_or_clear_error(monkeypatch):
-    monkeypatch.setattr(learned, "packaged_checkpoint", lambda: None)
+    monkeypatch.setattr(learned, "packaged_checkpoints", lambda: ())
     with pytest.raises(UnavailableError, match="no packaged checkpoint.*partlift train-teacher"):
         build_teacher("learned")
     assert learned.describe()["checkpoint"] is None
@@ -285,7 +285,6 @@ def test_routed_teacher_sends_each_category_to_the_first_member_that_knows_it(tm
 
     first = write_tiny_teacher(tmp_path / "teacher.safetensors", ("Bucket",), seed=1)
     second = write_tiny_teacher(tmp_path / "teacher-all.safetensors", ("Bucket", "Kettle"), seed=2)
-    monkeypatch.setattr(learned, "packaged_checkpoint", lambda: first)
     monkeypatch.setattr(learned, "packaged_checkpoints", lambda: (first, second))
     teacher = build_teacher("learned")
     assert isinstance(teacher, RoutedTeacher) and teacher.kind == "mask" and teacher.needs_category

@@ -115,4 +115,6 @@ def closed_vocabulary(spec: Any) -> bool:
     (answered from the spec string without building the teacher)."""
     if not isinstance(spec, str):
         return getattr(spec, "vocab", None) is not None
-    return spec.strip().split("+")[0].partition(":")[0].strip().lower() == "learned"
+    from partlift.teachers.registry import spec_name
+
+    return spec_name(spec) == "learned"

@@ -36,6 +36,7 @@ __all__ = [
     "teacher_status",
     "parse_teacher_spec",
     "build_teacher",
+    "spec_name",
     "takes_seed",
     "seed_options",
     "mode_options",
@@ -264,12 +265,17 @@ def build_teacher(
     return RefinedTeacher(teacher, refiner)
 
 
+def spec_name(spec: Any) -> str:
+    """The registry name of the teacher named by spec string ``spec`` (its first, non-refiner
+    part, lower case: ``"simulated:zeroshot+sam"`` -> ``"simulated"``); "" for a non-string."""
+    if not isinstance(spec, str):
+        return ""
+    return spec.strip().split("+")[0].partition(":")[0].strip().lower()
+
+
 def takes_seed(spec: Any) -> bool:
     """Whether the teacher named by ``spec`` (its first, non-refiner part) takes a ``seed`` option."""
-    if not isinstance(spec, str):
-        return False
-    name = spec.strip().split("+")[0].partition(":")[0].strip().lower()
-    entry = TEACHERS.get(name)
+    entry = TEACHERS.get(spec_name(spec))
     return bool(entry is not None and entry.seeded)
 
 
@@ -301,8 +307,7 @@ def mode_options(spec: Any, mode: str | None) -> dict[str, Any]:
         return {}
     if mode not in TEACHER_MODES:
         raise InputError(f"teacher mode: expected one of {list(TEACHER_MODES)}, got {mode!r}")
-    name = spec.strip().split("+")[0].partition(":")[0].strip().lower() if isinstance(spec, str) else ""
-    if name not in MODE_TEACHERS:
+    if spec_name(spec) not in MODE_TEACHERS:
         raise InputError(f"--teacher-mode applies to the {' and '.join(MODE_TEACHERS)} teachers only, "
                          f"got teacher {spec!r}; drop --teacher-mode or use one of them")
     return {"mode": mode}

@@ -78,7 +78,7 @@ def build(*, model: str | None = None, device: str = "cpu", mode: str = "mask",
     options = dict(device=device, mode=mode, min_pixels=min_pixels, batch_size=batch_size)
     if model:
         return LearnedTeacher.load(Path(model).expanduser(), **options)
-    paths = _packaged()
+    paths = packaged_checkpoints()
     if not paths:
         raise UnavailableError(f"teacher 'learned': no packaged checkpoint in this install; {TRAIN_HINT}")
     if len(paths) == 1:
@@ -86,16 +86,6 @@ def build(*, model: str | None = None, device: str = "cpu", mode: str = "mask",
     from partlift.teachers.learned.routed import RoutedTeacher
 
     return RoutedTeacher([LearnedTeacher.load(p, **options) for p in paths])
-
-
-def _packaged() -> tuple[Path, ...]:
-    """The packaged checkpoints (looked up through :func:`packaged_checkpoint` first, so that a
-    test that replaces it with one file of its own gets exactly that file)."""
-    first = packaged_checkpoint()
-    if first is None:
-        return ()
-    rest = packaged_checkpoints()
-    return (first, *rest[1:]) if rest and rest[0] == first else (first,)
 
 
 def describe(model: str | None = None) -> dict[str, Any]:
@@ -106,7 +96,7 @@ def describe(model: str | None = None) -> dict[str, Any]:
     ``partlift teachers``)."""
     from partlift.teachers.learned.checkpoint import read_header
 
-    paths = (Path(model).expanduser(),) if model else _packaged()
+    paths = (Path(model).expanduser(),) if model else packaged_checkpoints()
     if not paths:
         return {"checkpoint": None, "hint": TRAIN_HINT}
     heads = [read_header(p) for p in paths]

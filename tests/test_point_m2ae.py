@@ -486,6 +486,43 @@ def test_tta_with_point_m2ae_keeps_the_encoder_frozen(official_file):
     assert labels.shape == (len(norm.xyz),) and probs.shape == (len(norm.xyz), len(shape.part_names))
 
 
+def test_tta_fine_tunes_the_encoder_at_its_own_rate(official_file):
+    """encoder_lr_ratio > 0: the encoder's weights move (its BN running statistics do not: eval
+    mode), the optimiser scales their rate; 0 keeps them frozen (the test above)."""
+    from partlift.config import render_preset
+    from partlift.data.synthetic import generate
+    from partlift.distill.align import align, optimizer
+    from partlift.distill.config import distill_preset
+    from partlift.distill.knowledge import build_knowledge, render_for_teacher
+    from partlift.distill.student import build_student
+    from partlift.teachers.registry import build_teacher
+
+    cfg = distill_preset("point-m2ae").replace(
+        encoder=str(official_file), encoder_lr_ratio=0.1, head_hidden=32, n_points=256, knowledge_points=256,
+        tta_epochs=2, tta_steps_per_epoch=1, plateau_min_epoch=1, plateau_window=2,
+    )
+    student = build_student(2, cfg)
+    assert not student.backbone.frozen and all(p.requires_grad for p in student.backbone.parameters())
+    opt = optimizer(student, cfg)
+    n_enc = sum(1 for _ in student.backbone.parameters())
+    assert sorted(set(opt.scales)) == [0.1, 1.0] and opt.scales.count(0.1) == n_enc
+    shape = generate("Chair", 1, n_points=800)
+    norm, views = render_for_teacher(shape, render_preset("tiny"))
+    preds = build_teacher("simulated:oracle", seed=0, mode="box").predict(views, shape.part_names, norm)
+    know = build_knowledge(norm, views, preds, cfg, region="box")
+    before = load_point_m2ae(official_file).state_dict()
+    res = align([know], shape.part_names, cfg, regime="tta")
+    after = res.student.backbone.encoder.state_dict()
+    moved = [k for k, v in after.items() if not torch.equal(v, before[k])]
+    assert moved and not any(k.endswith(("running_mean", "running_var")) for k in moved)
+    with pytest.raises(InputError, match="feature_cache"):
+        cfg.replace(feature_cache=4)
+    with pytest.raises(InputError, match="encoder_lr_ratio"):
+        cfg.replace(encoder_lr_ratio=-1.0)
+    with pytest.raises(InputError, match="always trains"):
+        build_student(2, distill_preset("default").replace(encoder_lr_ratio=0.1))
+
+
 def test_packaged_encoder_keyword(tmp_path, monkeypatch):
     """encoder="packaged" loads the shipped file (here: one of the test's own); without a shipped
     file it fails with one line saying how to make one."""

@@ -111,3 +111,21 @@ def test_log_and_curves(tmp_path):
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     with pytest.raises(InputError, match="at least one panel"):
         training.draw_curves(tmp_path / "none.png", [])
+
+
+def test_adam_scales_multiply_the_rate_per_parameter():
+    torch.manual_seed(0)
+    a, b = torch.nn.Parameter(torch.randn(4)), torch.nn.Parameter(torch.randn(4))
+    ref_a, ref_b = a.detach().clone().requires_grad_(), b.detach().clone().requires_grad_()
+    opt = training.Adam([a, b], lr=0.1, scales=[1.0, 0.25])
+    ref1, ref2 = torch.optim.Adam([ref_a], lr=0.1), torch.optim.Adam([ref_b], lr=0.025)
+    for _ in range(3):
+        for o in (opt, ref1, ref2):
+            o.zero_grad()
+        ((a ** 2).sum() + (b ** 3).sum()).backward()
+        ((ref_a ** 2).sum() + (ref_b ** 3).sum()).backward()
+        opt.step(); ref1.step(); ref2.step()
+    torch.testing.assert_close(a, ref_a)
+    torch.testing.assert_close(b, ref_b)
+    with pytest.raises(InputError, match="one lr scale per parameter"):
+        training.Adam([a, b], lr=0.1, scales=[1.0])

@@ -101,12 +101,19 @@ class Adam:
     Written out because constructing ``torch.optim.Adam`` imports ``torch._dynamo`` on first use
     (measured 2–5 s on this CPU), a large share of a < 30 s TTA budget. Same update as
     ``torch.optim.Adam(params, lr, betas=(0.9, 0.999), eps=1e-8)`` (tested against it). The
-    learning rate is the attribute ``lr`` (set it before :meth:`step` to follow a schedule).
+    learning rate is the attribute ``lr`` (set it before :meth:`step` to follow a schedule);
+    ``scales`` (one per parameter, default 1) multiply it per parameter, e.g. a smaller rate for
+    a fine-tuned pretrained encoder than for a fresh head.
     """
 
     def __init__(self, params: Sequence[torch.nn.Parameter], lr: float, betas: tuple[float, float] = (0.9, 0.999),
-                 eps: float = 1e-8) -> None:
-        self.params = [p for p in params if p.requires_grad]
+                 eps: float = 1e-8, *, scales: Sequence[float] | None = None) -> None:
+        if scales is not None and len(scales) != len(params):
+            raise InputError(f"Adam: expected one lr scale per parameter ({len(params)}), got {len(scales)}")
+        kept = [(p, 1.0 if scales is None else float(s)) for p, s in
+                zip(params, scales if scales is not None else [1.0] * len(params), strict=True) if p.requires_grad]
+        self.params = [p for p, _ in kept]
+        self.scales = [s for _, s in kept]
         self.lr, self.betas, self.eps = float(lr), betas, float(eps)
         self.step_count = 0
         self.m = [torch.zeros_like(p) for p in self.params]
@@ -122,14 +129,14 @@ class Adam:
         b1, b2 = self.betas
         c1 = 1.0 - b1 ** self.step_count
         c2 = 1.0 - b2 ** self.step_count
-        for p, m, v in zip(self.params, self.m, self.v, strict=True):
+        for p, m, v, scale in zip(self.params, self.m, self.v, self.scales, strict=True):
             if p.grad is None:
                 continue
             g = p.grad
             m.mul_(b1).add_(g, alpha=1.0 - b1)
             v.mul_(b2).addcmul_(g, g, value=1.0 - b2)
             denom = (v.sqrt() / math.sqrt(c2)).add_(self.eps)
-            p.addcdiv_(m, denom, value=-self.lr / c1)
+            p.addcdiv_(m, denom, value=-self.lr * scale / c1)
 
     def state_dict(self) -> dict[str, Any]:
         return {"step": self.step_count, "lr": self.lr, "m": [t.clone() for t in self.m],

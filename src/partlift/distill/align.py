@@ -66,6 +66,7 @@ __all__ = [
     "AlignPaths",
     "AlignResult",
     "align",
+    "optimizer",
     "predict_knowledge",
     "knowledge_logits",
     "feature_cache",
@@ -478,6 +479,17 @@ def _load_init(student: torch.nn.Module, init: torch.nn.Module) -> None:
 # ----------------------------------------------------------------------------------- loop
 
 
+def optimizer(student: Student, config: DistillConfig) -> Adam:
+    """Adam over the student's trainable parameters (§4.6, lr ``config.lr``); a fine-tuned
+    encoder (``config.encoder_lr_ratio > 0``) trains at ``lr * encoder_lr_ratio``."""
+    ratio = float(config.encoder_lr_ratio)
+    if ratio <= 0:
+        return training.build_optimizer("adam", student.parameters(), lr=config.lr)
+    encoder = {id(p) for p in student.backbone.parameters()}
+    params = list(student.parameters())
+    return Adam(params, lr=config.lr, scales=[ratio if id(p) in encoder else 1.0 for p in params])
+
+
 def align(
     knowledge: Sequence[ShapeKnowledge],
     part_names: Sequence[str],
@@ -538,7 +550,7 @@ def align(
     student = build_student(len(names), config, device=dev)
     if init is not None:
         _load_init(student, init)
-    opt = training.build_optimizer("adam", student.parameters(), lr=config.lr)
+    opt = optimizer(student, config)
     lr_min = config.lr * config.lr_min_ratio
     confs = [k.pred_conf.astype(np.float32) for k in knowledge]
     null_index = len(names) if (config.null_class and not config.balance_null) else None

@@ -253,19 +253,21 @@ class PointM2AEBackbone(Backbone):
     mode whatever ``train()`` is called with: BatchNorm uses its running statistics and
     drop-path is off in every step (METHODS §4.12.2 — the release runs its first epoch in train
     mode). ``width`` does not apply: the architecture is fixed by the checkpoint. Only the head
-    of the :class:`~partlift.distill.student.Student` trains.
+    of the :class:`~partlift.distill.student.Student` trains. ``finetune=True`` (ours,
+    ``DistillConfig.encoder_lr_ratio > 0``) lets the encoder's weights train too, still in eval
+    mode (running statistics, no drop-path); ``frozen`` is then False.
 
     Build it with :func:`build_point_m2ae_backbone` (weights from a file, or random).
     """
 
     name = "point-m2ae"
-    frozen = True
 
-    def __init__(self, in_dim: int, encoder: PointM2AEEncoder) -> None:
+    def __init__(self, in_dim: int, encoder: PointM2AEEncoder, *, finetune: bool = False) -> None:
         super().__init__(in_dim, POINT_FEATURE_DIM + int(in_dim) - 3)
         if self.in_dim < 3:
             raise InputError(f"point-m2ae backbone: expected in_dim >= 3 (xyz first), got {in_dim}")
-        self.encoder = encoder.requires_grad_(False).eval()
+        self.frozen = not finetune
+        self.encoder = encoder.requires_grad_(bool(finetune)).eval()
 
     def train(self, mode: bool = True) -> PointM2AEBackbone:
         super().train(mode)
@@ -273,7 +275,10 @@ class PointM2AEBackbone(Backbone):
         return self
 
     def forward(self, xyz: torch.Tensor, feats: torch.Tensor) -> torch.Tensor:
-        with torch.no_grad():
+        if self.frozen:
+            with torch.no_grad():
+                f = self.encoder.point_features(xyz)
+        else:
             f = self.encoder.point_features(xyz)
         if self.in_dim > 3:
             f = torch.cat([f, feats[..., 3:]], dim=-1)
@@ -301,7 +306,8 @@ def packaged_encoder() -> Path:
     return Path(str(ref))
 
 
-def build_point_m2ae_backbone(in_dim: int, width: float = 1.0, encoder: str | None = None) -> PointM2AEBackbone:  # noqa: ARG001
+def build_point_m2ae_backbone(in_dim: int, width: float = 1.0, encoder: str | None = None,  # noqa: ARG001
+                              *, finetune: bool = False) -> PointM2AEBackbone:
     """The ``point-m2ae`` backbone; ``encoder`` is the weights file (official
     ``point_m2ae_pre-train.pth`` or a ``partlift pretrain`` output), loaded strictly by
     :func:`partlift.distill.point_m2ae_io.load_point_m2ae`, or ``"packaged"``
@@ -309,7 +315,8 @@ def build_point_m2ae_backbone(in_dim: int, width: float = 1.0, encoder: str | No
 
     ``encoder=None`` builds a **random** frozen encoder (official init, drawn from the global
     torch RNG, which :func:`~partlift.distill.student.build_student` seeds) and logs a warning:
-    it is the "random features" ablation, not the paper's student.
+    it is the "random features" ablation, not the paper's student. ``finetune=True``: the
+    encoder's weights train (see :class:`PointM2AEBackbone`).
     """
     if encoder == PACKAGED_ENCODER:
         encoder = str(packaged_encoder())
@@ -321,7 +328,7 @@ def build_point_m2ae_backbone(in_dim: int, width: float = 1.0, encoder: str | No
         net = build_point_m2ae()
     else:
         net = load_point_m2ae(encoder)
-    return PointM2AEBackbone(in_dim, net)
+    return PointM2AEBackbone(in_dim, net, finetune=finetune)
 
 
 BACKBONES: dict[str, Callable[..., Backbone]] = {
@@ -342,17 +349,24 @@ def list_backbones() -> list[str]:
     return sorted(BACKBONES)
 
 
-def build_backbone(name: str, in_dim: int, width: float = 1.0, *, encoder: str | None = None) -> Backbone:
+def build_backbone(name: str, in_dim: int, width: float = 1.0, *, encoder: str | None = None,
+                   finetune: bool = False) -> Backbone:
     """Build backbone ``name`` for ``in_dim`` input channels; raises with the valid names.
 
     Args:
         encoder: weights file of a pretrained backbone (:data:`PRETRAINED_BACKBONES`); must be
             None for the others.
+        finetune: let a pretrained backbone's encoder train (the others always train).
     """
     if name not in BACKBONES:
         raise InputError(f"unknown student backbone {name!r}; choose one of {list_backbones()}")
+    if finetune and name not in PRETRAINED_BACKBONES:
+        raise InputError(
+            f"student backbone {name!r} always trains; fine-tuning an encoder (encoder_lr_ratio > 0) needs one of "
+            f"{sorted(PRETRAINED_BACKBONES)}; drop encoder_lr_ratio"
+        )
     if name in PRETRAINED_BACKBONES:
-        net = BACKBONES[name](int(in_dim), float(width), encoder)
+        net = BACKBONES[name](int(in_dim), float(width), encoder, finetune=finetune)
     elif encoder is not None:
         raise InputError(
             f"student backbone {name!r} takes no encoder weights (got encoder={encoder!r}); use backbone "

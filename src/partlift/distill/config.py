@@ -7,6 +7,7 @@ fine-tuning a head on a frozen, pretrained Point-M2AE on a GPU, METHODS §4.3).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -66,6 +67,12 @@ class DistillConfig(Settings):
             safetensors file, or ``"packaged"``: the encoder shipped with partlift (our own
             pre-training on generated shapes). None = a random frozen encoder, with a logged
             warning (the "random features" ablation). Must be None for the from-scratch backbones.
+        encoder_lr_ratio: 0 (default) = the pretrained encoder stays frozen (§4.3, the paper);
+            > 0 = it is **fine-tuned** with learning rate ``lr * encoder_lr_ratio`` on the same
+            cosine schedule (ours, the issue-16 "fine-tuned encoder" row). Its normalisation
+            layers keep the checkpoint's running statistics and drop-path stays off (eval mode):
+            one shape per step is too small a batch to re-estimate BatchNorm statistics. Only
+            with a pretrained backbone, and not with ``feature_cache`` (the features change).
         width: channel width multiplier of the backbone (1.0 = the backbone's documented sizes).
         head_hidden: hidden width of the per-point distillation head, a 4-layer MLP with ReLU
             after the first three layers (§4.3: 681→681→681→681→C; narrower here because the
@@ -155,6 +162,7 @@ class DistillConfig(Settings):
 
     backbone: str = "pointnet"
     encoder: str | None = None
+    encoder_lr_ratio: float = 0.0
     width: float = 1.0
     head_hidden: int = 128
     use_rgb: bool = False
@@ -235,6 +243,14 @@ class DistillConfig(Settings):
                 raise InputError(f"DistillConfig.{name}: expected one of {list(valid)}, got {getattr(self, name)!r}")
         if self.encoder is not None and (not isinstance(self.encoder, str) or not self.encoder):
             raise InputError(f"DistillConfig.encoder: expected a weights file path or None, got {self.encoder!r}")
+        ratio = self.encoder_lr_ratio
+        if isinstance(ratio, bool) or not isinstance(ratio, (int, float)) or not math.isfinite(ratio) or ratio < 0:
+            raise InputError(f"DistillConfig.encoder_lr_ratio: expected a finite number >= 0, got {ratio!r}")
+        if ratio > 0 and self.feature_cache:
+            raise InputError(
+                f"DistillConfig.encoder_lr_ratio={ratio} fine-tunes the encoder, so its features cannot be cached; "
+                f"set feature_cache=0 (got {self.feature_cache}) or encoder_lr_ratio=0"
+            )
         if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
             raise InputError(f"DistillConfig.seed: expected a non-negative integer, got {self.seed!r}")
 

@@ -43,7 +43,8 @@ class Student(nn.Module):
 
     The head is METHODS §4.3's 4-layer point-wise MLP (ReLU after the first three layers, no
     norm), at width ``head_hidden``. All of it trains, except the frozen pretrained encoder of the
-    ``point-m2ae`` backbone (see :mod:`partlift.distill.backbones`).
+    ``point-m2ae`` backbone (see :mod:`partlift.distill.backbones`; it trains at
+    ``lr * encoder_lr_ratio`` when that ratio is > 0).
 
     Attributes:
         backbone_name: registry name of the backbone. n_parts: C. n_outputs: K.
@@ -58,7 +59,8 @@ class Student(nn.Module):
         self.n_parts = n_parts
         self.n_outputs = n_parts + int(config.null_class)
         self.backbone_name = config.backbone
-        self.backbone = build_backbone(config.backbone, config.in_dim, config.width, encoder=config.encoder)
+        self.backbone = build_backbone(config.backbone, config.in_dim, config.width, encoder=config.encoder,
+                                       finetune=config.encoder_lr_ratio > 0)
         h = config.head_hidden
         self.head = nn.Sequential(
             nn.Linear(self.backbone.out_dim, h), nn.ReLU(),

@@ -247,3 +247,25 @@ def test_bench_teacher_mode_setting():
     assert teacher_options_for(pixel) == {"mode": "pixel"} and teacher_options_for(plain) == {}
     with pytest.raises(InputError, match="--teacher-mode applies"):
         BenchSettings(dataset="synthetic", out="o", categories=("Chair",), teacher="owlv2", teacher_mode="box")
+
+
+def test_bench_superpoint_settings():
+    from partlift.bench.evaluate import make_segmenter
+    from partlift.bench.settings import BenchSettings
+    from partlift.cli.bench import parse_options
+    from partlift.superpoints import SuperpointConfig
+
+    plain = BenchSettings(dataset="synthetic", out="o", categories=("Chair",))
+    parity = plain.replace(superpoints={"preset": "partslip"})
+    assert plain.superpoint_config() == SuperpointConfig()
+    assert parity.superpoint_config() == SuperpointConfig.preset("partslip")
+    assert plain.result_key()["superpoints"] == SuperpointConfig().to_dict()
+    assert parity.fingerprint() != plain.fingerprint()
+    assert BenchSettings.from_dict(parity.to_dict()) == parity
+    assert make_segmenter(parity).superpoint_config == SuperpointConfig.preset("partslip")
+    assert parse_options(["superpoints.preset=partslip", "partstad.epochs=3"], None) == {
+        "superpoints": {"preset": "partslip"}, "partstad": {"epochs": 3}}
+    with pytest.raises(InputError, match="unknown superpoints setting"):
+        parse_options(["superpoints.bogus=1"], None)
+    with pytest.raises(InputError, match="unknown setting"):
+        plain.replace(superpoints={"bogus": 1})

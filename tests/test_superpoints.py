@@ -408,9 +408,15 @@ def test_edge_weights_follow_the_formula_for_any_edge_list():
 def test_presets():
     from partlift.superpoints.config import PRESETS
 
-    assert SuperpointConfig.preset("partslip") == SuperpointConfig()
+    assert SuperpointConfig.preset("matched") == SuperpointConfig()  # the default since issue 17
+    parity = SuperpointConfig.preset("partslip")
+    assert (parity.small_merge, parity.merge_rgb_weight, parity.planar_weight) == ("energy", None, 0.0)
     pure = SuperpointConfig.preset("pure")
-    assert (pure.reg, pure.min_size, pure.rgb_weight) == (0.35, 2, 3.0)
+    assert (pure.reg, pure.min_size, pure.rgb_weight, pure.small_merge) == (0.35, 2, 3.0, "energy")
+    assert SuperpointConfig.from_overrides({"preset": "partslip", "k": 12}, seed=3) == parity.replace(k=12, seed=3)
+    assert SuperpointConfig.from_overrides(None, seed=2) == SuperpointConfig(seed=2)
+    with pytest.raises(InputError, match="unknown setting"):
+        SuperpointConfig.from_overrides({"bogus": 1})
     assert SuperpointConfig.preset("pure", reg=0.3).reg == 0.3
     assert sorted(PRESETS) == ["matched", "partslip", "pure"]
     with pytest.raises(InputError, match="unknown preset"):
@@ -427,7 +433,7 @@ def test_presets():
 
 def test_matched_preset_keeps_the_default_count_and_refines_nothing_away() -> None:
     xyz, normals, rgb = _noisy_cloud(900, seed=3)
-    default = compute_superpoints_info(xyz, normals=normals, rgb=rgb, config=SuperpointConfig())
+    default = compute_superpoints_info(xyz, normals=normals, rgb=rgb, config=SuperpointConfig.preset("partslip"))
     cfg = SuperpointConfig.preset("matched")
     assert (cfg.small_merge, cfg.merge_rgb_weight, cfg.planar_weight, cfg.fragment_size) == ("matched", 6.0, 3000.0, 2)
     info = compute_superpoints_info(xyz, normals=normals, rgb=rgb, config=cfg)

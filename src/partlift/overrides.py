@@ -29,6 +29,10 @@ STAGES: dict[str, str] = {
 }
 """Stage sections and their settings classes (``"module:Class"``)."""
 
+STAGE_EXTRA_KEYS: dict[str, tuple[str, ...]] = {"superpoints": ("preset",)}
+"""Keys a stage section takes beyond its settings class's fields (``superpoints.preset``: a
+named :meth:`~partlift.superpoints.SuperpointConfig.preset`)."""
+
 
 def add_set_arguments(p: argparse.ArgumentParser, sections: str) -> None:
     """Add ``--set`` and its alias ``--option`` (repeatable) to a command; ``sections`` for the help."""
@@ -61,7 +65,7 @@ def section_keys(section: str) -> tuple[str, ...]:
     from partlift.methods import import_target, setting_keys
 
     if section in STAGES:
-        return import_target(STAGES[section]).keys()
+        return tuple(sorted((*import_target(STAGES[section]).keys(), *STAGE_EXTRA_KEYS.get(section, ()))))
     return setting_keys(section)
 
 

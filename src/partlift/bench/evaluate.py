@@ -63,7 +63,7 @@ def teacher_options_for(settings: BenchSettings) -> dict[str, Any]:
 
 
 def make_segmenter(settings: BenchSettings, device: str | None = None) -> Segmenter:
-    """The :class:`~partlift.pipeline.Segmenter` of a run (teacher, preset, seed, device)."""
+    """The :class:`~partlift.pipeline.Segmenter` of a run (teacher, preset, seed, superpoints, device)."""
     from partlift.pipeline import Segmenter
 
     return Segmenter(
@@ -72,6 +72,7 @@ def make_segmenter(settings: BenchSettings, device: str | None = None) -> Segmen
         preset=settings.preset,
         device=device or settings.device,
         seed=settings.seed,
+        superpoint_config=settings.superpoint_config(),
         teacher_options={**teacher_options_for(settings), "device": device or settings.device},
     )
 

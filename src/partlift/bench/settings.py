@@ -76,6 +76,10 @@ class BenchSettings:
         device: torch device ("cpu", "cuda"); not part of the fingerprint.
         seed: seed of the segmenter (superpoints, training) and of generated shapes.
         points: points per generated shape (test, shots and collection).
+        superpoints: the superpoint settings, ``{key: value}`` from ``--set superpoints.KEY=VALUE``:
+            ``preset`` (``matched``, the default; ``partslip`` for parity with PartSLIP; ``pure``)
+            and :class:`~partlift.superpoints.SuperpointConfig` fields on top of it. The resolved
+            settings enter the fingerprint, so a run made with other superpoints is not mixed in.
         options: per-method settings, ``{method: {key: value}}``: for ``partstad`` the fields of
             :class:`~partlift.stad.config.StadConfig` (e.g. ``{"epochs": 50, "masks": False}``),
             for ``partdistill``/``partdistill-tta`` ``preset`` and DistillConfig fields.
@@ -96,12 +100,16 @@ class BenchSettings:
     device: str = "cpu"
     seed: int = 0
     points: int = 30_000
+    superpoints: dict[str, Any] = field(default_factory=dict)
     options: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         from partlift.teachers.registry import mode_options
 
         mode_options(self.teacher, self.teacher_mode)  # a mode only for teachers that have modes
+        if not isinstance(self.superpoints, dict):
+            raise InputError(f"bench: superpoints must be a dict of settings, got {type(self.superpoints).__name__}")
+        self.superpoint_config()  # unknown keys or a bad value fail here
         if self.dataset not in DATASETS:
             raise InputError(f"bench: --dataset must be one of {list(DATASETS)}, got {self.dataset!r}")
         if not isinstance(self.out, str) or not self.out:
@@ -156,6 +164,13 @@ class BenchSettings:
             return 3
         return self.count
 
+    def superpoint_config(self) -> Any:
+        """The run's :class:`~partlift.superpoints.SuperpointConfig` (``superpoints`` on top of
+        the defaults, seeded with ``seed``)."""
+        from partlift.superpoints import SuperpointConfig
+
+        return SuperpointConfig.from_overrides(self.superpoints, seed=self.seed)
+
     def replace(self, **changes: Any) -> BenchSettings:
         """A copy with some fields replaced (validated again)."""
         return replace(self, **changes)
@@ -167,6 +182,7 @@ class BenchSettings:
             v = getattr(self, f.name)
             out[f.name] = list(v) if isinstance(v, tuple) else v
         out["options"] = json.loads(json.dumps(self.options, sort_keys=True, default=str))
+        out["superpoints"] = json.loads(json.dumps(self.superpoints, sort_keys=True, default=str))
         return out
 
     @classmethod
@@ -193,6 +209,9 @@ class BenchSettings:
             d.pop(k)
         if d.get("teacher_mode") is None:
             d.pop("teacher_mode", None)  # runs made before the option keep their fingerprint
+        # the resolved superpoint settings: a run made before the "matched" default (or with other
+        # superpoints) has another fingerprint and is not resumed into
+        d["superpoints"] = self.superpoint_config().to_dict()
         return d
 
     def fingerprint(self) -> str:

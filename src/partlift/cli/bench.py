@@ -53,7 +53,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, default=0, help="seed (default 0)")
     p.add_argument("--points", type=int, default=30000, help="points per generated shape (default 30000)")
     p.add_argument("--stad-epochs", type=int, metavar="N", help="PartSTAD epochs per category (default 400)")
-    add_set_arguments(p, "partstad.masks=false, partslip.region=mask or partdistill.preset=tiny")
+    add_set_arguments(p, "partstad.masks=false, partslip.region=mask or partdistill.preset=tiny; superpoints.preset=partslip for PartSLIP's own superpoints")
     p.add_argument("--sweep", nargs="*", type=float, metavar="LEVEL",
                    help="noise sweep of the simulated teacher over these levels (default 0 0.25 0.5 0.75 1 1.5 2)")
     p.add_argument("--ray", nargs="?", const="local", metavar="ADDRESS",
@@ -66,11 +66,12 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def parse_options(items: list[str], stad_epochs: int | None) -> dict[str, dict[str, Any]]:
     """``["partstad.masks=false"]`` -> ``{"partstad": {"masks": False}}`` (:mod:`partlift.overrides`);
-    sections are method names, keys their settings; unknown ones are an InputError."""
+    sections are method names and ``superpoints``, keys their settings; unknown ones are an
+    InputError."""
     from partlift.methods import list_methods
 
     out = parse_set(items, what="bench: --set")
-    check_set(out, list_methods(), what="bench: --set")
+    check_set(out, [*list_methods(), "superpoints"], what="bench: --set")
     if stad_epochs is not None:
         out.setdefault("partstad", {})["epochs"] = int(stad_epochs)
     return out
@@ -80,13 +81,14 @@ def settings_from_args(args: argparse.Namespace) -> Any:
     """The :class:`~partlift.bench.settings.BenchSettings` of parsed arguments."""
     from partlift.bench.settings import BenchSettings
 
+    options = parse_options(args.set, args.stad_epochs)
     return BenchSettings(
         dataset=args.dataset, out=args.out, root=args.root, split=args.split,
         categories=tuple(args.categories) if args.categories else None, count=args.count,
         methods=tuple(args.methods), teacher=args.teacher, teacher_mode=args.teacher_mode,
         shots=args.shots, collection=args.collection,
         preset=args.preset, device=args.device, seed=args.seed, points=args.points,
-        options=parse_options(args.set, args.stad_epochs),
+        superpoints=options.pop("superpoints", {}), options=options,
     )
 
 

@@ -83,7 +83,7 @@ def run(args: argparse.Namespace) -> int:
         teacher=teacher,
         method=args.method,
         preset=render_preset(args.preset).replace(**settings.get("render", {})),
-        superpoint_config=SuperpointConfig(seed=args.seed).replace(**settings.get("superpoints", {})),
+        superpoint_config=SuperpointConfig.from_overrides(settings.get("superpoints"), seed=args.seed),
         device=args.device,
         seed=args.seed,
         teacher_options={**seed_options(teacher, args.seed), **mode_options(teacher, args.teacher_mode),

@@ -124,7 +124,8 @@ def test_adam_scales_multiply_the_rate_per_parameter():
             o.zero_grad()
         ((a ** 2).sum() + (b ** 3).sum()).backward()
         ((ref_a ** 2).sum() + (ref_b ** 3).sum()).backward()
-        opt.step(); ref1.step(); ref2.step()
+        for o in (opt, ref1, ref2):
+            o.step()
     torch.testing.assert_close(a, ref_a)
     torch.testing.assert_close(b, ref_b)
     with pytest.raises(InputError, match="one lr scale per parameter"):

@@ -188,3 +188,20 @@ def test_segment_teacher_mode_reaches_the_teacher(chair_dir, tmp_path, capsys):
                "--preset", "tiny", "--out", str(tmp_path / "x")])
     err = capsys.readouterr().err.strip().splitlines()
     assert rc == 2 and len(err) == 1 and "--teacher-mode applies to the simulated and learned" in err[0]
+
+
+def test_learned_teacher_takes_its_pixel_role_for_partdistill_tta():
+    """Without --teacher-mode the learned teacher answers PartDistill TTA in pixel mode (its
+    measured best); other pairs keep the teacher's default; an explicit mode wins."""
+    import argparse
+
+    from partlift.cli.segment import teacher_mode
+
+    def ns(method, mode=None):
+        return argparse.Namespace(method=method, teacher_mode=mode)
+
+    assert teacher_mode("learned", ns("partdistill-tta")) == "pixel"
+    assert teacher_mode("learned:/x/teacher.safetensors", ns("partdistill-tta-forward")) == "pixel"
+    assert teacher_mode("learned", ns("partdistill-tta", "mask")) == "mask"
+    assert teacher_mode("learned", ns("partslip")) is None
+    assert teacher_mode("simulated:zeroshot", ns("partdistill-tta")) is None

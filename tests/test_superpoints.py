@@ -382,13 +382,35 @@ def test_unique_inverse_equals_numpy_unique():
     from partlift.superpoints.graph import unique_inverse
 
     rng = np.random.default_rng(0)
+    # packed value sort (small non-negative keys), argsort fallback (negative or too large keys)
     for keys in (rng.integers(0, 50, 1000), np.sort(rng.integers(0, 10**12, 500)), np.zeros(3, np.int64),
-                 np.zeros(0, np.int64), np.repeat(np.arange(40), 3)[::-1].copy()):
+                 np.zeros(0, np.int64), np.repeat(np.arange(40), 3)[::-1].copy(),
+                 rng.integers(-5, 5, 1000), rng.integers(0, 2**62, 1000), np.array([2**62, 0, 2**62, 1]),
+                 rng.integers(0, 2**53, 1024), np.array([3, 1])):
         keys = keys.astype(np.int64)
         uniq, inv = unique_inverse(keys)
         want_u, want_i = np.unique(keys, return_inverse=True)
         np.testing.assert_array_equal(uniq, want_u)
         np.testing.assert_array_equal(inv, want_i.reshape(-1))
+
+
+def test_sort_with_order_is_an_argsort_and_consecutive_equals_numpy_unique():
+    from partlift.superpoints.fusion import _consecutive
+    from partlift.superpoints.graph import _sort_with_order
+
+    rng = np.random.default_rng(3)
+    for keys in (rng.integers(0, 30, 2000), rng.integers(0, 2**40, 3000), rng.integers(-9, 9, 500),
+                 rng.integers(2**60, 2**62, 700), np.array([5])):
+        order, sorted_keys = _sort_with_order(keys.astype(np.int64))
+        np.testing.assert_array_equal(sorted_keys, np.sort(keys))
+        np.testing.assert_array_equal(keys[order], sorted_keys)
+        assert sorted(order.tolist()) == list(range(len(keys)))
+    for labels in (rng.integers(0, 100, 1000), rng.integers(0, 10**9, 50), np.array([7]), np.array([3, 0, 3]),
+                   rng.integers(-3, 3, 40), np.arange(20)[::-1].copy()):
+        inv, m = _consecutive(labels)
+        want_u, want_i = np.unique(labels, return_inverse=True)
+        np.testing.assert_array_equal(inv, want_i.reshape(-1))
+        assert m == len(want_u)
 
 
 def test_edge_weights_follow_the_formula_for_any_edge_list():
@@ -583,7 +605,8 @@ def _region_merging_full(features: np.ndarray, edges: Edges, reg: float) -> np.n
         group, partner, proposers, mutual = fusion._mutual_best(delta, cand, a, b, m)
         if late:
             group = fusion._add_leaves(group, partner, proposers, mutual, (cnt, sums, sq), (a, b, w), reg)
-        mp, m2 = fusion._consecutive(group)
+        uniq, mp = np.unique(group, return_inverse=True)
+        mp, m2 = mp.reshape(-1).astype(np.int64), len(uniq)
         cnt = np.bincount(mp, weights=cnt, minlength=m2)
         sums = np.stack([np.bincount(mp, weights=sums[:, j], minlength=m2) for j in range(y.shape[1])], 1)
         sq = np.bincount(mp, weights=sq, minlength=m2)
@@ -604,3 +627,39 @@ def test_region_merging_carrying_delta_over_is_exact(reg: float) -> None:
     got = region_merging(features, edges, reg)
     assert 1 < got.max() + 1 < len(xyz)
     np.testing.assert_array_equal(got, _region_merging_full(features, edges, reg))
+    # a starting partition, and edges not in canonical order (no shortcut for the first reduction)
+    start = np.arange(len(xyz)) // 3
+    shuffled = rng.permutation(len(edges.a))
+    flipped = Edges(edges.b[shuffled], edges.a[shuffled], edges.w[shuffled])
+    want = region_merging(features, edges, reg, labels=start)
+    np.testing.assert_array_equal(region_merging(features, flipped, reg, labels=start), want)
+    np.testing.assert_array_equal(region_merging(features, flipped, reg), got)
+
+
+def test_reduce_round_equals_reducing_every_pair() -> None:
+    """The round update (untouched pairs kept in order, ΔE carried) equals _reduce_tracked + ΔE."""
+    from partlift.superpoints import fusion
+
+    rng = np.random.default_rng(11)
+    m = 400
+    a, b = rng.integers(0, m, 3000), rng.integers(0, m, 3000)
+    a, b, w = fusion._reduce(a, b, rng.uniform(0.1, 1.0, 3000), m)
+    cnt = rng.integers(1, 5, m).astype(np.float64)
+    sums = rng.normal(size=(m, 6)) * cnt[:, None]
+    delta = fusion._delta(sums / cnt[:, None], cnt, a, b, w, 0.1)
+    for merges in (0, 1, 40, 150):
+        group = np.arange(m)
+        pairs = rng.permutation(m)[: 2 * merges].reshape(-1, 2) if merges else np.zeros((0, 2), np.int64)
+        group[pairs[:, 1]] = group[pairs[:, 0]]
+        mp, m2 = fusion._consecutive(group)
+        cnt2 = np.bincount(mp, weights=cnt, minlength=m2)
+        sums2 = np.stack([np.bincount(mp, weights=sums[:, j], minlength=m2) for j in range(6)], 1)
+        mu2 = sums2 / cnt2[:, None]
+        got = fusion._reduce_round(a, b, w, delta, mp, m2, mu2, cnt2, 0.1)
+        ra, rb, rw, source = fusion._reduce_tracked(mp[a], mp[b], w, m2)
+        touched = np.bincount(mp, minlength=m2) > 1
+        rd = delta[source]
+        stale = touched[ra] | touched[rb]
+        rd[stale] = fusion._delta(mu2, cnt2, ra[stale], rb[stale], rw[stale], 0.1)
+        for x, y in zip(got, (ra, rb, rw, rd), strict=True):
+            np.testing.assert_array_equal(x, y)

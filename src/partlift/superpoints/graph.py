@@ -163,7 +163,9 @@ def unique_inverse(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     Already sorted keys skip the sort. Otherwise one ``argsort`` with numpy's default (unstable,
     vectorised) kind: the answer is a function of the key values only, so the order it leaves
     equal keys in does not matter, and it takes about a third of the CPU of the stable sort used
-    before (issue 17).
+    before (issue 17). Non-negative keys with room for the position in their top bits are
+    sorted as ``key << bits | position`` by one value sort (:func:`_sort_with_order`, issue 17
+    fourth round: half the CPU of ``argsort`` and the gather after it), the same arrays again.
     """
     keys = np.asarray(keys)
     if len(keys) == 0:
@@ -171,8 +173,7 @@ def unique_inverse(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     if bool((keys[1:] >= keys[:-1]).all()):
         order, sorted_keys = None, keys
     else:
-        order = np.argsort(keys)
-        sorted_keys = keys[order]
+        order, sorted_keys = _sort_with_order(keys)
     first = np.empty(len(keys), dtype=bool)
     first[0] = True
     np.not_equal(sorted_keys[1:], sorted_keys[:-1], out=first[1:])
@@ -182,6 +183,27 @@ def unique_inverse(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     inv = np.empty(len(keys), dtype=np.int64)
     inv[order] = ranks
     return sorted_keys[first], inv
+
+
+def _sort_with_order(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(order, keys[order])`` with ``order`` an argsort of the (E,) integer ``keys``.
+
+    Where every key is >= 0 and leaves ``bits = bit_length(E - 1)`` free bits below bit 63, the
+    position is packed under the key (``key << bits | i``) and the packed values are sorted
+    (a value sort, vectorised, no gather): ``order`` is then the stable argsort. Otherwise
+    ``numpy.argsort`` (default kind) and a gather.
+    """
+    n = len(keys)
+    bits = max(1, (n - 1).bit_length())
+    if keys.dtype.kind in "iu" and int(keys.min()) >= 0 and int(keys.max()) < (1 << (63 - bits)):
+        packed = keys.astype(np.int64) << bits
+        packed |= np.arange(n, dtype=np.int64)
+        packed.sort()
+        order = packed & ((1 << bits) - 1)
+        packed >>= bits
+        return order, packed
+    order = np.argsort(keys)
+    return order, keys[order]
 
 
 def component_stats(

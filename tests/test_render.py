@@ -340,7 +340,8 @@ def test_points_behind_camera_or_far_outside_draw_nothing():
 
 
 def test_rasterize_threads_and_chunks_give_the_same_pixels(monkeypatch):
-    """Views drawn by several threads, 32,768 points per op == one thread, one op per offset."""
+    """CPU (numpy) path: views drawn by several threads in chunks == one thread, one chunk per view
+    == the torch path (_draw, used on CUDA) on the CPU in 32,768-point chunks and in one op."""
     from partlift.render import raster
     from partlift.render.camera import camera_rig, project_torch
 
@@ -349,14 +350,22 @@ def test_rasterize_threads_and_chunks_give_the_same_pixels(monkeypatch):
 
     cfg = render_preset("partslip").replace(image_size=200)
     sxy, dep = project_torch(torch.from_numpy(cloud.xyz), camera_rig(cfg), cfg.image_size)
+    sxy[0, :500] = float("nan")  # some points not drawn in view 0
+    dep[1, :700] = -1.0
     threads = torch.get_num_threads()
     try:
         torch.set_num_threads(2)
         threaded = raster.rasterize(sxy, dep, cfg.image_size, cfg.radius_px, cfg.znear)
         torch.set_num_threads(1)
-        monkeypatch.setattr(raster, "_CHUNK", 10**9)
+        monkeypatch.setattr(raster, "_NUMPY_CHUNK", 10**9)
         whole = raster.rasterize(sxy, dep, cfg.image_size, cfg.radius_px, cfg.znear)
     finally:
         torch.set_num_threads(threads)
     assert (whole >= 0).any()
     assert torch.equal(threaded, whole)
+    keep = (dep > cfg.znear) & torch.isfinite(sxy).all(dim=2)
+    orders = [torch.nonzero(keep[v]).squeeze(1) for v in range(len(dep))]
+    for chunk in (32_768, 10**9):
+        drawn = torch.empty_like(whole)
+        raster._draw(list(range(len(dep))), orders, sxy, dep, drawn, cfg.radius_px, chunk)
+        assert torch.equal(drawn, whole)

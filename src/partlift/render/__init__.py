@@ -104,14 +104,17 @@ def _colour_views(
     images = torch.empty((n_views, h, w, 3), dtype=torch.uint8, device=dev)
     table = None
     normals = None
+    # Row p is point p, the last row the background: pix2point indexes it as it is (-1 = last).
     if shape.rgb is not None:
-        # Row 0 is the background, row p + 1 point p.
-        table = torch.cat([background, to_uint8(torch.from_numpy(shape.rgb).to(dev))])
+        table = torch.cat([to_uint8(torch.from_numpy(shape.rgb).to(dev)), background])
     else:
         normals = torch.from_numpy(shape_normals(shape)).to(dev)
     for v in range(n_views):
         if normals is not None:
-            table = torch.cat([background, to_uint8(shade_headlight(xyz, normals, cameras[v]))])
-        index = (pix2point[v] + 1).view(-1)
-        torch.index_select(table, 0, index, out=images[v].view(-1, 3))
+            table = torch.cat([to_uint8(shade_headlight(xyz, normals, cameras[v])), background])
+        if dev.type == "cpu":  # numpy's take reads index -1 as the last row (issue 17, fourth round)
+            np.take(table.numpy(), pix2point[v].numpy().reshape(-1), axis=0, out=images[v].numpy().reshape(-1, 3))
+        else:
+            index = torch.where(pix2point[v] < 0, len(table) - 1, pix2point[v]).view(-1)
+            torch.index_select(table, 0, index, out=images[v].view(-1, 3))
     return images

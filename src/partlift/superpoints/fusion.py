@@ -38,7 +38,6 @@ from partlift.superpoints.graph import (
     Edges,
     component_stats,
     relabel_by_first_point,
-    _sort_with_order,
     unique_inverse,
 )
 

@@ -227,13 +227,14 @@ def _mutual_best(
         proposers: (P,) int64 components with a best partner.
         mutual: (M,) bool, True for members of mutual pairs.
     """
+    ac, bc, dc = a.take(cand), b.take(cand), delta.take(cand)
     best_val = np.full(m, np.inf)
-    np.minimum.at(best_val, a[cand], delta[cand])
-    np.minimum.at(best_val, b[cand], delta[cand])
+    np.minimum.at(best_val, ac, dc)
+    np.minimum.at(best_val, bc, dc)
     best_edge = np.full(m, len(a), dtype=np.int64)
-    for end in (a, b):
-        hit = cand[delta[cand] == best_val[end[cand]]]
-        np.minimum.at(best_edge, end[hit], hit)
+    for end in (ac, bc):
+        hit = np.flatnonzero(dc == best_val.take(end))
+        np.minimum.at(best_edge, end.take(hit), cand.take(hit))
     proposers = np.flatnonzero(best_edge < len(a))
     e = best_edge[proposers]
     partner = np.full(m, -1, dtype=np.int64)

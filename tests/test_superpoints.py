@@ -663,3 +663,64 @@ def test_reduce_round_equals_reducing_every_pair() -> None:
         rd[stale] = fusion._delta(mu2, cnt2, ra[stale], rb[stale], rw[stale], 0.1)
         for x, y in zip(got, (ra, rb, rw, rd), strict=True):
             np.testing.assert_array_equal(x, y)
+
+
+def _merge_by_energy_lexsort(labels, xyz, min_size, features, edges, reg):
+    """merge_by_energy as it was before issue 17's fourth round (one lexsort per round)."""
+    import scipy.sparse as sp
+    from scipy.sparse.csgraph import connected_components
+
+    from partlift.superpoints.graph import component_stats, relabel_by_first_point
+    from partlift.superpoints.merge import merge_nearest
+
+    y = np.asarray(features, dtype=np.float64)
+    lab = relabel_by_first_point(labels)
+    ea, eb, ew = edges.a, edges.b, edges.w
+    while True:
+        m = int(lab.max()) + 1
+        cnt, sums, _ = component_stats(y, lab, m)
+        small = cnt <= min_size
+        if not small.any():
+            break
+        a, b = lab[ea], lab[eb]
+        keep = a != b
+        ea, eb, ew, a, b = ea[keep], eb[keep], ew[keep], a[keep], b[keep]
+        uniq, inv = np.unique(np.minimum(a, b) * np.int64(m) + np.maximum(a, b), return_inverse=True)
+        pa, pb = uniq // m, uniq % m
+        pw = np.bincount(inv.reshape(-1), weights=ew, minlength=len(uniq))
+        diff = sums[pa] / cnt[pa, None] - sums[pb] / cnt[pb, None]
+        delta = cnt[pa] * cnt[pb] / (cnt[pa] + cnt[pb]) * np.einsum("ij,ij->i", diff, diff) - reg * pw
+        src, dst, dd = np.concatenate([pa, pb]), np.concatenate([pb, pa]), np.concatenate([delta, delta])
+        mine = small[src]
+        src, dst, dd = src[mine], dst[mine], dd[mine]
+        if len(src) == 0:
+            break
+        order = np.lexsort((dst, dd, src))
+        first = np.ones(len(order), dtype=bool)
+        first[1:] = src[order][1:] != src[order][:-1]
+        joins = sp.coo_matrix((np.ones(int(first.sum())), (src[order][first], dst[order][first])), shape=(m, m))
+        lab = relabel_by_first_point(connected_components(joins, directed=False)[1][lab].astype(np.int64))
+    return merge_nearest(lab, xyz, min_size)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_merge_by_energy_equals_the_lexsort_rounds(seed: int) -> None:
+    """The minimum scatters that pick each small component's partner == the former lexsort."""
+    from partlift.superpoints.merge import merge_by_energy
+
+    rng = np.random.default_rng(seed)
+    xyz = rng.uniform(size=(2500, 3))
+    features = node_features(rng.normal(size=(2500, 3)) * 0.3 + [0.0, 0.0, 1.0], rng.uniform(size=(2500, 3)), 0.3)
+    src, dst, dist = knn(xyz, 10)
+    edges = undirected(src, dst, edge_weights(features, src, dst, dist, 1.0), len(xyz))
+    labels = region_merging(features, edges, 0.05)
+    got = merge_by_energy(labels, xyz, 10, features, edges, 0.05)
+    assert got.max() + 1 < labels.max() + 1
+    np.testing.assert_array_equal(got, _merge_by_energy_lexsort(labels, xyz, 10, features, edges, 0.05))
+    # Binary features, unit weights and groups of 3: many equal ΔE, so the tie-break (the
+    # smallest neighbour id) decides.
+    flat = Edges(edges.a, edges.b, np.ones(len(edges.w)))
+    binary = rng.integers(0, 2, size=(2500, 3)).astype(np.float64)
+    groups = np.arange(2500) // 3
+    got = merge_by_energy(groups, xyz, 10, binary, flat, 0.05)
+    np.testing.assert_array_equal(got, _merge_by_energy_lexsort(groups, xyz, 10, binary, flat, 0.05))

@@ -47,6 +47,8 @@ __all__ = ["LATE_FRACTION", "region_merging", "region_merging_reference"]
 
 # Let leaves join once a round merges fewer than this share of the components (module doc).
 LATE_FRACTION = 0.02
+# Edges per step of _delta.
+_DELTA_CHUNK = 16_384
 
 
 def _reduce(a: np.ndarray, b: np.ndarray, w: np.ndarray, m: int) -> tuple[np.ndarray, ...]:
@@ -125,11 +127,17 @@ def _canonical(a: np.ndarray, b: np.ndarray) -> bool:
 
 def _delta(mu: np.ndarray, cnt: np.ndarray, a: np.ndarray, b: np.ndarray, w: np.ndarray, reg: float) -> np.ndarray:
     """ΔE of merging the two ends of each edge (module doc); np.take rather than fancy indexing:
-    the same values, about half the CPU (issue 17). Each row depends on its own edge only."""
-    diff = np.take(mu, a, axis=0)
-    diff -= np.take(mu, b, axis=0)
-    ca, cb = cnt.take(a), cnt.take(b)
-    return ca * cb / (ca + cb) * np.einsum("ij,ij->i", diff, diff) - reg * w
+    the same values, about half the CPU (issue 17). Each row depends on its own edge only, so
+    it is computed :data:`_DELTA_CHUNK` edges at a time (issue 17, fourth round: the (E, D)
+    temporaries stay in cache)."""
+    out = np.empty(len(a))
+    for c0 in range(0, len(a), _DELTA_CHUNK):
+        ac, bc = a[c0 : c0 + _DELTA_CHUNK], b[c0 : c0 + _DELTA_CHUNK]
+        diff = np.take(mu, ac, axis=0)
+        diff -= np.take(mu, bc, axis=0)
+        ca, cb = cnt.take(ac), cnt.take(bc)
+        out[c0 : c0 + _DELTA_CHUNK] = ca * cb / (ca + cb) * np.einsum("ij,ij->i", diff, diff) - reg * w[c0 : c0 + _DELTA_CHUNK]
+    return out
 
 
 def _consecutive(labels: np.ndarray) -> tuple[np.ndarray, int]:

@@ -231,8 +231,16 @@ def _splat_numpy(idx: np.ndarray, screen_xy: np.ndarray, depth: np.ndarray, targ
     bl = base.astype(np.int64)
     lin = (bl[:, 1] + (pad - kmax)) * wp + (bl[:, 0] + (pad - kmax))
     tlin = torch.from_numpy(lin)
-    key = depth.take(idx).view(np.int32).astype(np.int64) << _INDEX_BITS
-    key |= idx
+    if np.little_endian:
+        # (depth bits << 32) | index written as its two int32 halves (both non-negative:
+        # depth > 0, index < 2**31), low half first: the same int64 in one pass each.
+        halves = np.empty((len(idx), 2), dtype=np.int32)
+        halves[:, 0] = idx
+        halves[:, 1] = depth.view(np.int32).take(idx)
+        key = halves.view(np.int64).reshape(-1)
+    else:
+        key = depth.take(idx).view(np.int32).astype(np.int64) << _INDEX_BITS
+        key |= idx
     tkey = torch.from_numpy(key)
     # (x - col)**2 and (y - row)**2 for every candidate column / row offset k, then the squared
     # distance of every (kx, ky) (a few more than the offsets, all in one operation each).
@@ -242,12 +250,19 @@ def _splat_numpy(idx: np.ndarray, screen_xy: np.ndarray, depth: np.ndarray, targ
     sqy = frac[:, 1] - shifts
     sqy *= sqy
     d2 = sqy[:, None, :] + sqx[None, :, :]  # [ky + kmax, kx + kmax, point]
+    tested = [(ky + kmax) * (2 * kmax + 1) + kx + kmax for (kx, ky), sure in zip(offsets, always, strict=True)
+              if not sure]
+    outside = (d2 >= r2).reshape(-1, len(idx)).take(tested, axis=0)
     # Outside the splat: the empty key (``key | EMPTY == EMPTY``), a no-op of the scatter-min.
-    cand = np.multiply(d2 >= r2, np.int64(_EMPTY), dtype=np.int64)
+    cand = np.multiply(outside, np.int64(_EMPTY), dtype=np.int64)
     cand |= key
-    for (kx, ky), sure, target in zip(offsets, always, targets, strict=True):
-        src = tkey if sure else torch.from_numpy(cand[ky + kmax, kx + kmax])
-        target.scatter_reduce_(0, tlin, src, "amin")
+    row = 0
+    for sure, target in zip(always, targets, strict=True):
+        if sure:
+            target.scatter_reduce_(0, tlin, tkey, "amin")
+        else:
+            target.scatter_reduce_(0, tlin, torch.from_numpy(cand[row]), "amin")
+            row += 1
 
 
 def _draw(views: list[int], orders: list[torch.Tensor], screen_xy: torch.Tensor, depth: torch.Tensor,

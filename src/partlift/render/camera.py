@@ -119,13 +119,16 @@ def project_torch(
     """
     h, w = image_hw(image_size)
     p = xyz.to(torch.float64)
+    # Contiguous coordinate columns (issue 17, fourth round): the same element-wise operations,
+    # on unit-stride memory.
+    cols = [p[:, i].contiguous() for i in range(3)]
     out_xy = torch.empty((len(cameras), p.shape[0], 2), dtype=torch.float32, device=p.device)
     out_z = torch.empty((len(cameras), p.shape[0]), dtype=torch.float32, device=p.device)
     for v, cam in enumerate(cameras):
         rot, trans = view_rotation(cam)
         # X_view[j] = sum_i X[i] R[i, j] + T[j], written out element-wise in a fixed order.
         xv, yv, zv = (
-            p[:, 0] * float(rot[0, j]) + p[:, 1] * float(rot[1, j]) + p[:, 2] * float(rot[2, j])
+            cols[0] * float(rot[0, j]) + cols[1] * float(rot[1, j]) + cols[2] * float(rot[2, j])
             + float(trans[j])
             for j in range(3)
         )

@@ -155,7 +155,8 @@ def _rasterize_cpu(screen_xy: torch.Tensor, depth: torch.Tensor, out: torch.Tens
     """
     views = list(range(depth.shape[0]))
     workers = min(len(views), torch.get_num_threads())
-    args = (screen_xy.contiguous().numpy(), depth.contiguous().numpy(), out.numpy(), radius_px, z_min)
+    args = (screen_xy.detach().contiguous().numpy(), depth.detach().contiguous().numpy(), out.numpy(), radius_px,
+            z_min)
     if workers <= 1:
         _draw_numpy(views, *args)
         return

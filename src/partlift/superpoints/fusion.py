@@ -98,8 +98,8 @@ def _reduce_round(
     upos = np.flatnonzero(~hit)
     ua, ub = mp.take(a.take(upos)), mp.take(b.take(upos))
     ta, tb = mp.take(a.take(tpos)), mp.take(b.take(tpos))
-    inner = ta != tb
-    ta, tb, tw = ta[inner], tb[inner], w.take(tpos)[inner]
+    inner = np.flatnonzero(ta != tb)
+    ta, tb, tw = ta.take(inner), tb.take(inner), w.take(tpos.take(inner))
     tkeys, inv = unique_inverse(np.minimum(ta, tb) * np.int64(m2) + np.maximum(ta, tb))
     tw = np.bincount(inv, weights=tw, minlength=len(tkeys))
     ta, tb = tkeys // m2, tkeys % m2

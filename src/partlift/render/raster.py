@@ -55,9 +55,6 @@ _OFFSET_SLACK = 1e-3
 _EMPTY = torch.iinfo(torch.int64).max
 _INDEX_BITS = 32
 MAX_POINTS = 2**31 - 1
-# Points (and z-buffer elements) per op on the CPU: torch's intra-op grain
-# (at::internal::GRAIN_SIZE), below which an op runs in the calling thread (see rasterize).
-_CHUNK = 32_768
 # Points per step of the CPU (numpy) path: its temporaries stay in the L2 cache.
 _NUMPY_CHUNK = 16_384
 
@@ -200,7 +197,7 @@ def _draw_numpy(views: list[int], screen_xy: np.ndarray, depth: np.ndarray, out:
         # The points this view draws (nearest pixel at most kmax outside the image, in front of
         # znear), in image-row order so that the scatters walk memory in order.
         base = np.floor(screen_xy[v] + np.float32(0.5))
-        keep = depth[v] > z_min
+        keep = depth[v] > np.float32(z_min)  # in float32, as torch compares with a Python float
         for j in range(2):
             keep &= base[:, j] >= lo
             keep &= base[:, j] <= hi

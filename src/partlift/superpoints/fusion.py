@@ -132,11 +132,12 @@ def _delta(mu: np.ndarray, cnt: np.ndarray, a: np.ndarray, b: np.ndarray, w: np.
     temporaries stay in cache)."""
     out = np.empty(len(a))
     for c0 in range(0, len(a), _DELTA_CHUNK):
-        ac, bc = a[c0 : c0 + _DELTA_CHUNK], b[c0 : c0 + _DELTA_CHUNK]
+        part = slice(c0, c0 + _DELTA_CHUNK)
+        ac, bc = a[part], b[part]
         diff = np.take(mu, ac, axis=0)
         diff -= np.take(mu, bc, axis=0)
         ca, cb = cnt.take(ac), cnt.take(bc)
-        out[c0 : c0 + _DELTA_CHUNK] = ca * cb / (ca + cb) * np.einsum("ij,ij->i", diff, diff) - reg * w[c0 : c0 + _DELTA_CHUNK]
+        out[part] = ca * cb / (ca + cb) * np.einsum("ij,ij->i", diff, diff) - reg * w[part]
     return out
 
 
@@ -192,7 +193,8 @@ def region_merging(
     cnt, sums, sq = component_stats(y, comp, m)
     if labels is None and _canonical(edges.a, edges.b):
         # Already one row per pair, a < b, sorted: _reduce would return them as they are.
-        a, b, w = edges.a.astype(np.int64, copy=False), edges.b.astype(np.int64, copy=False), edges.w + 0.0
+        a, b = edges.a.astype(np.int64, copy=False), edges.b.astype(np.int64, copy=False)
+        w = np.asarray(edges.w, dtype=np.float64) + 0.0  # bincount's 0.0 + w
     else:
         a, b, w = _reduce(comp[edges.a], comp[edges.b], edges.w, m)
     late = False

@@ -108,24 +108,32 @@ def prepare_shape(
     else:
         norm = drawn = given
     timings["normalize"] = time.perf_counter() - t
-    if not superpoints:
-        t = time.perf_counter()
-        views = render(drawn, cfg, device=device)
-        timings["render"] = time.perf_counter() - t
-        return PreparedShape(key, shape, norm, views, None, timings)
-    # The render and the superpoints need nothing from each other: the superpoints (numpy and
-    # scipy, one thread) are computed in a second thread while this one renders (issue 17,
-    # fourth round). Both release the GIL in their array loops; each result is what it would be
-    # alone. Each timing is that stage's own wall time (they overlap; the sum exceeds the total).
+    import torch
+
     start = time.perf_counter()
-    with ThreadPoolExecutor(1, thread_name_prefix="partlift-superpoints") as pool:
-        job = pool.submit(_timed_superpoints, norm, superpoint_config, table)
+    if not superpoints or torch.get_num_threads() < 2:
         t = time.perf_counter()
         views = render(drawn, cfg, device=device)
         timings["render"] = time.perf_counter() - t
-        sp, timings["superpoints"] = job.result()
-    log.info("prepared %s: %d points, %d superpoints (%.2fs)", shape.name, norm.n_points,
-             int(sp.max()) + 1, timings["normalize"] + time.perf_counter() - start)
+        sp = None
+        if superpoints:
+            sp, timings["superpoints"] = _timed_superpoints(norm, superpoint_config, table)
+    else:
+        # The render and the superpoints need nothing from each other: the superpoints (numpy
+        # and scipy, one thread) are computed in a second thread while this one renders (issue
+        # 17, fourth round) -- only when torch may use more than one thread, the knob the
+        # renderer's own threads follow too. Both release the GIL in their array loops; each
+        # result is what it would be alone. Each timing is that stage's own wall time (they
+        # overlap, so their sum exceeds the total).
+        with ThreadPoolExecutor(1, thread_name_prefix="partlift-superpoints") as pool:
+            job = pool.submit(_timed_superpoints, norm, superpoint_config, table)
+            t = time.perf_counter()
+            views = render(drawn, cfg, device=device)
+            timings["render"] = time.perf_counter() - t
+            sp, timings["superpoints"] = job.result()
+    if sp is not None:
+        log.info("prepared %s: %d points, %d superpoints (%.2fs)", shape.name, norm.n_points,
+                 int(sp.max()) + 1, timings["normalize"] + time.perf_counter() - start)
     return PreparedShape(key, shape, norm, views, sp, timings)
 
 

@@ -369,3 +369,31 @@ def test_rasterize_threads_and_chunks_give_the_same_pixels(monkeypatch):
         drawn = torch.empty_like(whole)
         raster._draw(list(range(len(dep))), orders, sxy, dep, drawn, cfg.radius_px, chunk)
         assert torch.equal(drawn, whole)
+
+
+@pytest.mark.parametrize("coloured", [True, False])
+def test_cpu_visibility_and_colours_equal_the_per_view_path(coloured):
+    """render's CPU finish (views split over threads) == visible_points + _colour_views."""
+    from partlift.config import render_preset
+    from partlift.render import _colour_views, _visible_and_colours_cpu
+    from partlift.render.camera import camera_rig, project_torch
+    from partlift.render.raster import visible_points
+
+    shape = synthetic_cloud(20_000)
+    shape = shape if coloured else shape.replace(rgb=None)
+    cfg = render_preset("partslip").replace(image_size=160)
+    cams = camera_rig(cfg)
+    xyz = torch.from_numpy(shape.xyz)
+    sxy, dep = project_torch(xyz, cams, cfg.image_size)
+    p2p = rasterize(sxy, dep, cfg.image_size, cfg.radius_px, cfg.znear)
+    want_vis = visible_points(p2p, shape.n_points)
+    want_rgb = _colour_views(shape, xyz, p2p, cfg, cams)
+    threads = torch.get_num_threads()
+    try:
+        for n_threads in (1, 2):
+            torch.set_num_threads(n_threads)
+            vis, rgb = _visible_and_colours_cpu(shape, xyz, p2p, cfg, cams)
+            assert torch.equal(vis, want_vis) and torch.equal(rgb, want_rgb)
+    finally:
+        torch.set_num_threads(threads)
+    assert want_vis.any() and (want_rgb != 255).any()

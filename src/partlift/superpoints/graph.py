@@ -213,8 +213,8 @@ def _sort_with_order(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     n = len(keys)
     bits = max(1, (n - 1).bit_length())
     if keys.dtype.kind in "iu" and int(keys.min()) >= 0 and int(keys.max()) < (1 << (63 - bits)):
-        packed = keys.astype(np.int64) << bits
-        packed |= np.arange(n, dtype=np.int64)
+        packed = np.arange(n, dtype=np.int64)
+        packed |= np.left_shift(keys, bits, dtype=np.int64)
         packed.sort()
         order = packed & ((1 << bits) - 1)
         packed >>= bits

@@ -397,3 +397,21 @@ def test_cpu_visibility_and_colours_equal_the_per_view_path(coloured):
     finally:
         torch.set_num_threads(threads)
     assert want_vis.any() and (want_rgb != 255).any()
+
+
+def test_projection_numpy_path_equals_the_torch_ops():
+    """project_torch on the CPU (numpy arrays) == the same operations on torch tensors (as on CUDA),
+    bit for bit, including points at a camera centre and far away."""
+    from partlift.render.camera import _project_into, project_torch
+
+    rng = np.random.default_rng(3)
+    cams = camera_rig("partslip")
+    pts = np.concatenate([rng.normal(size=(3000, 3)) * 2.0, [cams[2].eye, [1e30, 0.0, 0.0], [0.0, 0.0, 0.0]]])
+    for xyz in (torch.from_numpy(pts), torch.from_numpy(pts.astype(np.float32))):
+        got_xy, got_z = project_torch(xyz, cams, 800)
+        want_xy = torch.empty_like(got_xy)
+        want_z = torch.empty_like(got_z)
+        p = xyz.to(torch.float64)
+        _project_into([p[:, i].contiguous() for i in range(3)], cams, 800, 800, want_xy, want_z)
+        np.testing.assert_array_equal(got_xy.numpy(), want_xy.numpy())
+        np.testing.assert_array_equal(got_z.numpy(), want_z.numpy())

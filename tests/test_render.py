@@ -340,7 +340,8 @@ def test_points_behind_camera_or_far_outside_draw_nothing():
 
 
 def test_rasterize_threads_and_chunks_give_the_same_pixels(monkeypatch):
-    """Views drawn by several threads, 32,768 points per op == one thread, one op per offset."""
+    """CPU (numpy) path: views drawn by several threads in chunks == one thread, one chunk per view
+    == the torch path (_draw, used on CUDA) on the CPU in 32,768-point chunks and in one op."""
     from partlift.render import raster
     from partlift.render.camera import camera_rig, project_torch
 
@@ -349,14 +350,68 @@ def test_rasterize_threads_and_chunks_give_the_same_pixels(monkeypatch):
 
     cfg = render_preset("partslip").replace(image_size=200)
     sxy, dep = project_torch(torch.from_numpy(cloud.xyz), camera_rig(cfg), cfg.image_size)
+    sxy[0, :500] = float("nan")  # some points not drawn in view 0
+    dep[1, :700] = -1.0
     threads = torch.get_num_threads()
     try:
         torch.set_num_threads(2)
         threaded = raster.rasterize(sxy, dep, cfg.image_size, cfg.radius_px, cfg.znear)
         torch.set_num_threads(1)
-        monkeypatch.setattr(raster, "_CHUNK", 10**9)
+        monkeypatch.setattr(raster, "_NUMPY_CHUNK", 10**9)
         whole = raster.rasterize(sxy, dep, cfg.image_size, cfg.radius_px, cfg.znear)
     finally:
         torch.set_num_threads(threads)
     assert (whole >= 0).any()
     assert torch.equal(threaded, whole)
+    keep = (dep > cfg.znear) & torch.isfinite(sxy).all(dim=2)
+    orders = [torch.nonzero(keep[v]).squeeze(1) for v in range(len(dep))]
+    for chunk in (32_768, 10**9):
+        drawn = torch.empty_like(whole)
+        raster._draw(list(range(len(dep))), orders, sxy, dep, drawn, cfg.radius_px, chunk)
+        assert torch.equal(drawn, whole)
+
+
+@pytest.mark.parametrize("coloured", [True, False])
+def test_cpu_visibility_and_colours_equal_the_per_view_path(coloured):
+    """render's CPU finish (views split over threads) == visible_points + _colour_views."""
+    from partlift.config import render_preset
+    from partlift.render import _colour_views, _visible_and_colours_cpu
+    from partlift.render.camera import camera_rig, project_torch
+    from partlift.render.raster import visible_points
+
+    shape = synthetic_cloud(20_000)
+    shape = shape if coloured else shape.replace(rgb=None)
+    cfg = render_preset("partslip").replace(image_size=160)
+    cams = camera_rig(cfg)
+    xyz = torch.from_numpy(shape.xyz)
+    sxy, dep = project_torch(xyz, cams, cfg.image_size)
+    p2p = rasterize(sxy, dep, cfg.image_size, cfg.radius_px, cfg.znear)
+    want_vis = visible_points(p2p, shape.n_points)
+    want_rgb = _colour_views(shape, xyz, p2p, cfg, cams)
+    threads = torch.get_num_threads()
+    try:
+        for n_threads in (1, 2):
+            torch.set_num_threads(n_threads)
+            vis, rgb = _visible_and_colours_cpu(shape, xyz, p2p, cfg, cams)
+            assert torch.equal(vis, want_vis) and torch.equal(rgb, want_rgb)
+    finally:
+        torch.set_num_threads(threads)
+    assert want_vis.any() and (want_rgb != 255).any()
+
+
+def test_projection_numpy_path_equals_the_torch_ops():
+    """project_torch on the CPU (numpy arrays) == the same operations on torch tensors (as on CUDA),
+    bit for bit, including points at a camera centre and far away."""
+    from partlift.render.camera import _project_into, project_torch
+
+    rng = np.random.default_rng(3)
+    cams = camera_rig("partslip")
+    pts = np.concatenate([rng.normal(size=(3000, 3)) * 2.0, [cams[2].eye, [1e30, 0.0, 0.0], [0.0, 0.0, 0.0]]])
+    for xyz in (torch.from_numpy(pts), torch.from_numpy(pts.astype(np.float32))):
+        got_xy, got_z = project_torch(xyz, cams, 800)
+        want_xy = torch.empty_like(got_xy)
+        want_z = torch.empty_like(got_z)
+        p = xyz.to(torch.float64)
+        _project_into([p[:, i].contiguous() for i in range(3)], cams, 800, 800, want_xy, want_z)
+        np.testing.assert_array_equal(got_xy.numpy(), want_xy.numpy())
+        np.testing.assert_array_equal(got_z.numpy(), want_z.numpy())

@@ -382,13 +382,35 @@ def test_unique_inverse_equals_numpy_unique():
     from partlift.superpoints.graph import unique_inverse
 
     rng = np.random.default_rng(0)
+    # packed value sort (small non-negative keys), argsort fallback (negative or too large keys)
     for keys in (rng.integers(0, 50, 1000), np.sort(rng.integers(0, 10**12, 500)), np.zeros(3, np.int64),
-                 np.zeros(0, np.int64), np.repeat(np.arange(40), 3)[::-1].copy()):
+                 np.zeros(0, np.int64), np.repeat(np.arange(40), 3)[::-1].copy(),
+                 rng.integers(-5, 5, 1000), rng.integers(0, 2**62, 1000), np.array([2**62, 0, 2**62, 1]),
+                 rng.integers(0, 2**53, 1024), np.array([3, 1])):
         keys = keys.astype(np.int64)
         uniq, inv = unique_inverse(keys)
         want_u, want_i = np.unique(keys, return_inverse=True)
         np.testing.assert_array_equal(uniq, want_u)
         np.testing.assert_array_equal(inv, want_i.reshape(-1))
+
+
+def test_sort_with_order_is_an_argsort_and_consecutive_equals_numpy_unique():
+    from partlift.superpoints.fusion import _consecutive
+    from partlift.superpoints.graph import _sort_with_order
+
+    rng = np.random.default_rng(3)
+    for keys in (rng.integers(0, 30, 2000), rng.integers(0, 2**40, 3000), rng.integers(-9, 9, 500),
+                 rng.integers(2**60, 2**62, 700), np.array([5])):
+        order, sorted_keys = _sort_with_order(keys.astype(np.int64))
+        np.testing.assert_array_equal(sorted_keys, np.sort(keys))
+        np.testing.assert_array_equal(keys[order], sorted_keys)
+        assert sorted(order.tolist()) == list(range(len(keys)))
+    for labels in (rng.integers(0, 100, 1000), rng.integers(0, 10**9, 50), np.array([7]), np.array([3, 0, 3]),
+                   rng.integers(-3, 3, 40), np.arange(20)[::-1].copy()):
+        inv, m = _consecutive(labels)
+        want_u, want_i = np.unique(labels, return_inverse=True)
+        np.testing.assert_array_equal(inv, want_i.reshape(-1))
+        assert m == len(want_u)
 
 
 def test_edge_weights_follow_the_formula_for_any_edge_list():
@@ -589,7 +611,8 @@ def _region_merging_full(features: np.ndarray, edges: Edges, reg: float) -> np.n
         group, partner, proposers, mutual = fusion._mutual_best(delta, cand, a, b, m)
         if late:
             group = fusion._add_leaves(group, partner, proposers, mutual, (cnt, sums, sq), (a, b, w), reg)
-        mp, m2 = fusion._consecutive(group)
+        uniq, mp = np.unique(group, return_inverse=True)
+        mp, m2 = mp.reshape(-1).astype(np.int64), len(uniq)
         cnt = np.bincount(mp, weights=cnt, minlength=m2)
         sums = np.stack([np.bincount(mp, weights=sums[:, j], minlength=m2) for j in range(y.shape[1])], 1)
         sq = np.bincount(mp, weights=sq, minlength=m2)
@@ -610,3 +633,100 @@ def test_region_merging_carrying_delta_over_is_exact(reg: float) -> None:
     got = region_merging(features, edges, reg)
     assert 1 < got.max() + 1 < len(xyz)
     np.testing.assert_array_equal(got, _region_merging_full(features, edges, reg))
+    # a starting partition, and edges not in canonical order (no shortcut for the first reduction)
+    start = np.arange(len(xyz)) // 3
+    shuffled = rng.permutation(len(edges.a))
+    flipped = Edges(edges.b[shuffled], edges.a[shuffled], edges.w[shuffled])
+    want = region_merging(features, edges, reg, labels=start)
+    np.testing.assert_array_equal(region_merging(features, flipped, reg, labels=start), want)
+    np.testing.assert_array_equal(region_merging(features, flipped, reg), got)
+
+
+def test_reduce_round_equals_reducing_every_pair() -> None:
+    """The round update (untouched pairs kept in order, ΔE carried) equals _reduce_tracked + ΔE."""
+    from partlift.superpoints import fusion
+
+    rng = np.random.default_rng(11)
+    m = 400
+    a, b = rng.integers(0, m, 3000), rng.integers(0, m, 3000)
+    a, b, w = fusion._reduce(a, b, rng.uniform(0.1, 1.0, 3000), m)
+    cnt = rng.integers(1, 5, m).astype(np.float64)
+    sums = rng.normal(size=(m, 6)) * cnt[:, None]
+    delta = fusion._delta(sums / cnt[:, None], cnt, a, b, w, 0.1)
+    for merges in (0, 1, 40, 150):
+        group = np.arange(m)
+        pairs = rng.permutation(m)[: 2 * merges].reshape(-1, 2) if merges else np.zeros((0, 2), np.int64)
+        group[pairs[:, 1]] = group[pairs[:, 0]]
+        mp, m2 = fusion._consecutive(group)
+        cnt2 = np.bincount(mp, weights=cnt, minlength=m2)
+        sums2 = np.stack([np.bincount(mp, weights=sums[:, j], minlength=m2) for j in range(6)], 1)
+        mu2 = sums2 / cnt2[:, None]
+        got = fusion._reduce_round(a, b, w, delta, mp, m2, mu2, cnt2, 0.1)
+        ra, rb, rw, source = fusion._reduce_tracked(mp[a], mp[b], w, m2)
+        touched = np.bincount(mp, minlength=m2) > 1
+        rd = delta[source]
+        stale = touched[ra] | touched[rb]
+        rd[stale] = fusion._delta(mu2, cnt2, ra[stale], rb[stale], rw[stale], 0.1)
+        for x, y in zip(got, (ra, rb, rw, rd), strict=True):
+            np.testing.assert_array_equal(x, y)
+
+
+def _merge_by_energy_lexsort(labels, xyz, min_size, features, edges, reg):
+    """merge_by_energy as it was before issue 17's fourth round (one lexsort per round)."""
+    import scipy.sparse as sp
+    from scipy.sparse.csgraph import connected_components
+
+    from partlift.superpoints.graph import component_stats, relabel_by_first_point
+    from partlift.superpoints.merge import merge_nearest
+
+    y = np.asarray(features, dtype=np.float64)
+    lab = relabel_by_first_point(labels)
+    ea, eb, ew = edges.a, edges.b, edges.w
+    while True:
+        m = int(lab.max()) + 1
+        cnt, sums, _ = component_stats(y, lab, m)
+        small = cnt <= min_size
+        if not small.any():
+            break
+        a, b = lab[ea], lab[eb]
+        keep = a != b
+        ea, eb, ew, a, b = ea[keep], eb[keep], ew[keep], a[keep], b[keep]
+        uniq, inv = np.unique(np.minimum(a, b) * np.int64(m) + np.maximum(a, b), return_inverse=True)
+        pa, pb = uniq // m, uniq % m
+        pw = np.bincount(inv.reshape(-1), weights=ew, minlength=len(uniq))
+        diff = sums[pa] / cnt[pa, None] - sums[pb] / cnt[pb, None]
+        delta = cnt[pa] * cnt[pb] / (cnt[pa] + cnt[pb]) * np.einsum("ij,ij->i", diff, diff) - reg * pw
+        src, dst, dd = np.concatenate([pa, pb]), np.concatenate([pb, pa]), np.concatenate([delta, delta])
+        mine = small[src]
+        src, dst, dd = src[mine], dst[mine], dd[mine]
+        if len(src) == 0:
+            break
+        order = np.lexsort((dst, dd, src))
+        first = np.ones(len(order), dtype=bool)
+        first[1:] = src[order][1:] != src[order][:-1]
+        joins = sp.coo_matrix((np.ones(int(first.sum())), (src[order][first], dst[order][first])), shape=(m, m))
+        lab = relabel_by_first_point(connected_components(joins, directed=False)[1][lab].astype(np.int64))
+    return merge_nearest(lab, xyz, min_size)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_merge_by_energy_equals_the_lexsort_rounds(seed: int) -> None:
+    """The minimum scatters that pick each small component's partner == the former lexsort."""
+    from partlift.superpoints.merge import merge_by_energy
+
+    rng = np.random.default_rng(seed)
+    xyz = rng.uniform(size=(2500, 3))
+    features = node_features(rng.normal(size=(2500, 3)) * 0.3 + [0.0, 0.0, 1.0], rng.uniform(size=(2500, 3)), 0.3)
+    src, dst, dist = knn(xyz, 10)
+    edges = undirected(src, dst, edge_weights(features, src, dst, dist, 1.0), len(xyz))
+    labels = region_merging(features, edges, 0.05)
+    got = merge_by_energy(labels, xyz, 10, features, edges, 0.05)
+    assert got.max() + 1 < labels.max() + 1
+    np.testing.assert_array_equal(got, _merge_by_energy_lexsort(labels, xyz, 10, features, edges, 0.05))
+    # Binary features, unit weights and groups of 3: many equal ΔE, so the tie-break (the
+    # smallest neighbour id) decides.
+    flat = Edges(edges.a, edges.b, np.ones(len(edges.w)))
+    binary = rng.integers(0, 2, size=(2500, 3)).astype(np.float64)
+    groups = np.arange(2500) // 3
+    got = merge_by_energy(groups, xyz, 10, binary, flat, 0.05)
+    np.testing.assert_array_equal(got, _merge_by_energy_lexsort(groups, xyz, 10, binary, flat, 0.05))

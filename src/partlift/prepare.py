@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import logging
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -107,19 +108,42 @@ def prepare_shape(
     else:
         norm = drawn = given
     timings["normalize"] = time.perf_counter() - t
-    t = time.perf_counter()
-    views = render(drawn, cfg, device=device)
-    timings["render"] = time.perf_counter() - t
-    sp = None
-    if superpoints:
-        from partlift.superpoints import superpoints_for_shape
+    import torch
 
+    start = time.perf_counter()
+    if not superpoints or torch.get_num_threads() < 2:
         t = time.perf_counter()
-        sp = superpoints_for_shape(norm, superpoint_config, neighbours=table)
-        timings["superpoints"] = time.perf_counter() - t
+        views = render(drawn, cfg, device=device)
+        timings["render"] = time.perf_counter() - t
+        sp = None
+        if superpoints:
+            sp, timings["superpoints"] = _timed_superpoints(norm, superpoint_config, table)
+    else:
+        # The render and the superpoints need nothing from each other: the superpoints (numpy
+        # and scipy, one thread) are computed in a second thread while this one renders (issue
+        # 17, fourth round) -- only when torch may use more than one thread, the knob the
+        # renderer's own threads follow too. Both release the GIL in their array loops; each
+        # result is what it would be alone. Each timing is that stage's own wall time (they
+        # overlap, so their sum exceeds the total).
+        with ThreadPoolExecutor(1, thread_name_prefix="partlift-superpoints") as pool:
+            job = pool.submit(_timed_superpoints, norm, superpoint_config, table)
+            t = time.perf_counter()
+            views = render(drawn, cfg, device=device)
+            timings["render"] = time.perf_counter() - t
+            sp, timings["superpoints"] = job.result()
+    if sp is not None:
         log.info("prepared %s: %d points, %d superpoints (%.2fs)", shape.name, norm.n_points,
-                 int(sp.max()) + 1, sum(timings.values()))
+                 int(sp.max()) + 1, timings["normalize"] + time.perf_counter() - start)
     return PreparedShape(key, shape, norm, views, sp, timings)
+
+
+def _timed_superpoints(shape: Shape, config: Any, table: Any) -> tuple[Any, float]:
+    """:func:`partlift.superpoints.superpoints_for_shape` and its wall seconds."""
+    from partlift.superpoints import superpoints_for_shape
+
+    t = time.perf_counter()
+    sp = superpoints_for_shape(shape, config, neighbours=table)
+    return sp, time.perf_counter() - t
 
 
 def predict_cached(teacher: Any, shape: Shape, views: Any, names: Any, render_config: RenderConfig | str,

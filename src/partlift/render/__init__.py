@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import torch
@@ -75,8 +76,11 @@ def render(
         xyz = torch.from_numpy(np.ascontiguousarray(shape.xyz, dtype=np.float32)).to(dev)
         screen_xy, depth = project_torch(xyz, cameras, size)
         pix2point = rasterize(screen_xy, depth, size, cfg.radius_px, cfg.znear)
-        visible = visible_points(pix2point, shape.n_points)
-        rgb = _colour_views(shape, xyz, pix2point, cfg, cameras)
+        if dev.type == "cpu":
+            visible, rgb = _visible_and_colours_cpu(shape, xyz, pix2point, cfg, cameras)
+        else:
+            visible = visible_points(pix2point, shape.n_points)
+            rgb = _colour_views(shape, xyz, pix2point, cfg, cameras)
         views = Views(
             rgb=rgb.cpu().numpy(),
             pix2point=pix2point.cpu().numpy(),
@@ -90,6 +94,50 @@ def render(
     return views
 
 
+def _colour_tables(shape: Shape, xyz: torch.Tensor, cfg: RenderConfig, cameras: tuple) -> list[torch.Tensor]:
+    """Per view, the (N + 1, 3) uint8 colour of every point and, in the last row, the background
+    (so that ``pix2point`` indexes it as it is: -1 is the last row). One shared table for
+    coloured clouds; a headlight-shaded one per view otherwise."""
+    dev = xyz.device
+    background = to_uint8(torch.tensor(cfg.background, dtype=torch.float32, device=dev))[None]
+    if shape.rgb is not None:
+        return [torch.cat([to_uint8(torch.from_numpy(shape.rgb).to(dev)), background])] * len(cameras)
+    normals = torch.from_numpy(shape_normals(shape)).to(dev)
+    return [torch.cat([to_uint8(shade_headlight(xyz, normals, cam)), background]) for cam in cameras]
+
+
+def _visible_and_colours_cpu(
+    shape: Shape, xyz: torch.Tensor, pix2point: torch.Tensor, cfg: RenderConfig, cameras: tuple
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """:func:`~partlift.render.raster.visible_points` and :func:`_colour_views` on the CPU, the
+    views split over ``torch.get_num_threads()`` threads as the rasteriser's (issue 17, fourth
+    round): per view, the owners marked in a table whose spare last slot takes the background
+    (-1), and a numpy ``take`` of the colour table (index -1 = its last row, the background).
+    The same arrays (tested)."""
+    n_views, h, w = pix2point.shape
+    n = shape.n_points
+    tables = [t.numpy() for t in _colour_tables(shape, xyz, cfg, cameras)]
+    images = torch.empty((n_views, h, w, 3), dtype=torch.uint8)
+    marks = np.zeros((n_views, n + 1), dtype=bool)
+    owners, pixels = pix2point.numpy(), images.numpy()
+
+    def work(views: list[int]) -> None:
+        for v in views:
+            index = owners[v].reshape(-1)
+            marks[v][index] = True
+            np.take(tables[v], index, axis=0, out=pixels[v].reshape(-1, 3))
+
+    views = list(range(n_views))
+    workers = min(n_views, torch.get_num_threads())
+    if workers <= 1:
+        work(views)
+    else:
+        with ThreadPoolExecutor(workers) as pool:
+            for job in [pool.submit(work, views[i::workers]) for i in range(workers)]:
+                job.result()
+    return torch.from_numpy(np.ascontiguousarray(marks[:, :n])), images
+
+
 def _colour_views(
     shape: Shape,
     xyz: torch.Tensor,
@@ -98,20 +146,12 @@ def _colour_views(
     cameras: tuple,
 ) -> torch.Tensor:
     """(V, H, W, 3) uint8: each pixel the 8-bit colour of its point, background elsewhere."""
-    dev = xyz.device
     n_views, h, w = pix2point.shape
-    background = to_uint8(torch.tensor(cfg.background, dtype=torch.float32, device=dev))[None]
-    images = torch.empty((n_views, h, w, 3), dtype=torch.uint8, device=dev)
-    table = None
-    normals = None
-    if shape.rgb is not None:
-        # Row 0 is the background, row p + 1 point p.
-        table = torch.cat([background, to_uint8(torch.from_numpy(shape.rgb).to(dev))])
-    else:
-        normals = torch.from_numpy(shape_normals(shape)).to(dev)
-    for v in range(n_views):
-        if normals is not None:
-            table = torch.cat([background, to_uint8(shade_headlight(xyz, normals, cameras[v]))])
-        index = (pix2point[v] + 1).view(-1)
-        torch.index_select(table, 0, index, out=images[v].view(-1, 3))
+    images = torch.empty((n_views, h, w, 3), dtype=torch.uint8, device=xyz.device)
+    for v, table in enumerate(_colour_tables(shape, xyz, cfg, cameras)):
+        if xyz.device.type == "cpu":  # numpy's take reads index -1 as the last row
+            np.take(table.numpy(), pix2point[v].numpy().reshape(-1), axis=0, out=images[v].numpy().reshape(-1, 3))
+        else:
+            index = torch.where(pix2point[v] < 0, len(table) - 1, pix2point[v]).view(-1)
+            torch.index_select(table, 0, index, out=images[v].view(-1, 3))
     return images

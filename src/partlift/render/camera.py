@@ -21,12 +21,14 @@ Azimuth 0 looks from ``+Z``: world ``+X`` appears on the right of the image (lar
 One projection implementation (:func:`project_torch`) serves the fast renderer, the slow
 reference and other stages, so that their screen positions and depths agree bit for bit. It is
 written as element-wise float64 operations (no matmul, whose summation order may vary) and
-rounded once to float32.
+rounded once to float32; on the CPU they run on numpy arrays, elsewhere on torch tensors (the
+same IEEE operations, the same bits; tested).
 """
 
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 import torch
@@ -118,14 +120,29 @@ def project_torch(
         with ``depth <= 0`` get meaningless screen positions (finite or not); callers mask them.
     """
     h, w = image_hw(image_size)
-    p = xyz.to(torch.float64)
+    p = xyz.detach().to(torch.float64)
     out_xy = torch.empty((len(cameras), p.shape[0], 2), dtype=torch.float32, device=p.device)
     out_z = torch.empty((len(cameras), p.shape[0]), dtype=torch.float32, device=p.device)
+    if p.device.type == "cpu":
+        # The same element-wise float64 operations on numpy arrays (IEEE, so the same bits):
+        # numpy runs each in the calling thread, where every torch op on 100k points woke an
+        # OpenMP team (issue 17, fourth round: about half the time on 2 cores).
+        cols = [np.ascontiguousarray(p[:, i].numpy()) for i in range(3)]
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):  # behind the camera: masked later
+            _project_into(cols, cameras, h, w, out_xy.numpy(), out_z.numpy())
+    else:
+        _project_into([p[:, i].contiguous() for i in range(3)], cameras, h, w, out_xy, out_z)
+    return out_xy, out_z
+
+
+def _project_into(cols: list, cameras: tuple[Camera, ...], h: int, w: int, out_xy: Any, out_z: Any) -> None:
+    """Fill ``out_xy`` (V, N, 2) and ``out_z`` (V, N) (float32, numpy or torch) from the float64
+    coordinate columns ``cols`` (3 x (N,), contiguous; numpy arrays or tensors alike)."""
     for v, cam in enumerate(cameras):
         rot, trans = view_rotation(cam)
         # X_view[j] = sum_i X[i] R[i, j] + T[j], written out element-wise in a fixed order.
         xv, yv, zv = (
-            p[:, 0] * float(rot[0, j]) + p[:, 1] * float(rot[1, j]) + p[:, 2] * float(rot[2, j])
+            cols[0] * float(rot[0, j]) + cols[1] * float(rot[1, j]) + cols[2] * float(rot[2, j])
             + float(trans[j])
             for j in range(3)
         )
@@ -135,7 +152,6 @@ def project_torch(
         out_xy[v, :, 0] = (w - 1) / 2.0 - (w / 2.0) * x_ndc
         out_xy[v, :, 1] = (h - 1) / 2.0 - (h / 2.0) * y_ndc
         out_z[v] = zv
-    return out_xy, out_z
 
 
 def project(

@@ -23,10 +23,13 @@ Algorithm, one pass per view, ``O(N K)`` work (``K`` = 21 candidate pixels for a
    depend on it).
 4. The low 32 bits of each pixel's minimum are its point; the empty value's low bits read -1.
 
-On the CPU the views are drawn by ``torch.get_num_threads()`` Python threads, each with its own
-z-buffer, every op on at most ``_CHUNK`` elements (below torch's intra-op grain, so no thread
-forks an OpenMP team; on a shared machine those teams wait for busy cores). The pixels do not
-depend on the threads or the chunks (scatter-min).
+On the CPU the same steps run in numpy (:func:`_draw_numpy`, issue 17 fourth round: whole
+16,384-point steps, the squared distances of all candidate offsets in one operation, the
+empty key by a multiply instead of a select, the row order by numpy's radix sort), with the
+scatter-min by torch on the same memory; the views are drawn by ``torch.get_num_threads()``
+Python threads, each with its own z-buffer (numpy never forks OpenMP teams; on a shared machine
+those teams wait for busy cores). On other devices (CUDA) the steps are torch ops
+(:func:`_draw`). The pixels do not depend on the threads, the chunks or the path (scatter-min).
 
 The result equals :func:`partlift.render.reference.rasterize_reference` exactly (tested).
 """
@@ -36,6 +39,7 @@ from __future__ import annotations
 import math
 from concurrent.futures import ThreadPoolExecutor
 
+import numpy as np
 import torch
 
 from partlift.errors import InputError
@@ -51,9 +55,8 @@ _OFFSET_SLACK = 1e-3
 _EMPTY = torch.iinfo(torch.int64).max
 _INDEX_BITS = 32
 MAX_POINTS = 2**31 - 1
-# Points (and z-buffer elements) per op on the CPU: torch's intra-op grain
-# (at::internal::GRAIN_SIZE), below which an op runs in the calling thread (see rasterize).
-_CHUNK = 32_768
+# Points per step of the CPU (numpy) path: its temporaries stay in the L2 cache.
+_NUMPY_CHUNK = 16_384
 
 
 def radius2(radius_px: float) -> torch.Tensor:
@@ -116,6 +119,11 @@ def rasterize(
     offsets, always = splat_offsets(radius_px)
     kmax = max(max(abs(kx), abs(ky)) for kx, ky in offsets)
     z_min = max(float(znear), 0.0)
+    out = torch.empty((n_views, h, w), dtype=torch.int64, device=dev)
+    views = list(range(n_views))
+    if dev.type == "cpu":
+        _rasterize_cpu(screen_xy, depth, out, radius_px, z_min)
+        return out
     # The points each view draws, sorted by image row (all views at once, then one sort each).
     base = torch.floor(screen_xy + 0.5)
     lo, hi = float(-kmax), float(w - 1 + kmax)
@@ -128,27 +136,131 @@ def rasterize(
         rows = base[v, :, 1].index_select(0, idx).to(row_dtype)
         orders.append(idx.index_select(0, torch.sort(rows, stable=True).indices))
     del base, keep
-    out = torch.empty((n_views, h, w), dtype=torch.int64, device=dev)
-    views = list(range(n_views))
-    workers = min(n_views, torch.get_num_threads()) if dev.type == "cpu" else 1
-    chunk = _CHUNK if dev.type == "cpu" else max(n, 1)
+    _draw(views, orders, screen_xy, depth, out, radius_px, max(n, 1))
+    return out
+
+
+def _rasterize_cpu(screen_xy: torch.Tensor, depth: torch.Tensor, out: torch.Tensor, radius_px: float,
+                   z_min: float) -> None:
+    """:func:`rasterize` on the CPU: the same steps in numpy (:func:`_draw_numpy`), the scatter-min
+    by torch on the same memory (issue 17, fourth round).
+
+    The views are independent, so each of ``torch.get_num_threads()`` threads draws every
+    workers-th view into its own z-buffer (numpy's loops and torch's scatter release the GIL;
+    numpy never forks OpenMP teams). The pixels do not depend on the threads: a view's z-buffer
+    is a scatter-min.
+    """
+    views = list(range(depth.shape[0]))
+    workers = min(len(views), torch.get_num_threads())
+    args = (screen_xy.detach().contiguous().numpy(), depth.detach().contiguous().numpy(), out.numpy(), radius_px,
+            z_min)
     if workers <= 1:
-        _draw(views, orders, screen_xy, depth, out, radius_px, chunk)
-        return out
-    # CPU: the views are independent, so each of ``workers`` threads draws every workers-th view
-    # into its own z-buffer (torch releases the GIL), every op on at most _CHUNK elements, below
-    # torch's intra-op grain, so that the threads do not also fork OpenMP teams. The pixels are
-    # those of one thread: a view's z-buffer is a scatter-min, independent of order and chunks.
+        _draw_numpy(views, *args)
+        return
     inference = torch.is_inference_mode_enabled()
 
     def draw(part: list[int]) -> None:
         with torch.inference_mode(inference), torch.no_grad():
-            _draw(part, orders, screen_xy, depth, out, radius_px, chunk)
+            _draw_numpy(part, *args)
 
     with ThreadPoolExecutor(workers) as pool:
         for job in [pool.submit(draw, views[i::workers]) for i in range(workers)]:
             job.result()
-    return out
+
+
+def _draw_numpy(views: list[int], screen_xy: np.ndarray, depth: np.ndarray, out: np.ndarray, radius_px: float,
+                z_min: float) -> None:
+    """:func:`_draw` with numpy arrays on the CPU, ``views`` of ``out`` (issue 17, fourth round).
+
+    The same float32 operations as :func:`_draw` (IEEE, so the same bits: ``floor(x + 0.5)``,
+    ``x - base``, ``(frac - k)**2``, their sum and the strict comparison with the float32
+    ``r**2``) on :data:`_NUMPY_CHUNK` points per step (the temporaries stay in cache), the
+    squared distances of all candidate offsets in one operation, and the points ordered by
+    image row with numpy's radix sort. Same pixels as :func:`_draw` and the reference (tested).
+    """
+    h = w = out.shape[1]
+    offsets, always = splat_offsets(radius_px)
+    kmax = max(max(abs(kx), abs(ky)) for kx, ky in offsets)
+    pad = 2 * kmax
+    wp, hp = w + 2 * pad, h + 2 * pad
+    size = hp * wp
+    span = (2 * kmax + 1) * (wp + 1)  # slack so that every offset's shifted view covers its candidates
+    big = np.empty(size + span, dtype=np.int64)
+    tbig = torch.from_numpy(big)
+    targets = [tbig[(ky + kmax) * wp + (kx + kmax) :] for kx, ky in offsets]
+    zbuf = big[:size].reshape(hp, wp)
+    r2 = np.float32(radius2(radius_px).item())
+    lo, hi = np.float32(-kmax), np.float32(w - 1 + kmax)
+    row_dtype = np.int16 if h + 4 * kmax < 2**15 else np.int32
+    low = np.little_endian
+    for v in views:
+        # The points this view draws (nearest pixel at most kmax outside the image, in front of
+        # znear), in image-row order so that the scatters walk memory in order.
+        base = np.floor(screen_xy[v] + np.float32(0.5))
+        keep = depth[v] > np.float32(z_min)  # in float32, as torch compares with a Python float
+        for j in range(2):
+            keep &= base[:, j] >= lo
+            keep &= base[:, j] <= hi
+        idx = np.flatnonzero(keep)
+        order = idx.take(np.argsort(base[:, 1].take(idx).astype(row_dtype), kind="stable"))
+        del base, keep, idx
+        big.fill(_EMPTY)
+        for c0 in range(0, len(order), _NUMPY_CHUNK):
+            _splat_numpy(order[c0 : c0 + _NUMPY_CHUNK], screen_xy[v], depth[v], targets, offsets, always, kmax,
+                         pad, wp, r2)
+        # The low 32 bits of each pixel's minimum: the point index, or -1 for _EMPTY.
+        if low:
+            out[v] = zbuf.view(np.int32).reshape(hp, wp, 2)[pad : pad + h, pad : pad + w, 0]
+        else:
+            out[v] = zbuf[pad : pad + h, pad : pad + w].astype(np.int32)
+
+
+def _splat_numpy(idx: np.ndarray, screen_xy: np.ndarray, depth: np.ndarray, targets: list[torch.Tensor],
+                 offsets: list[tuple[int, int]], always: list[bool], kmax: int, pad: int, wp: int,
+                 r2: np.float32) -> None:
+    """Scatter-min the candidates of the points ``idx`` of one view (steps 1-3 of the module doc).
+
+    ``targets[i]``: the z-buffer shifted by offset ``i`` (as in :func:`_draw`).
+    """
+    # One 8-byte gather per point: the (x, y) float32 pair read as one int64.
+    xy = screen_xy.view(np.int64).reshape(-1).take(idx).view(np.float32).reshape(-1, 2)
+    base = np.floor(xy + np.float32(0.5))
+    frac = xy - base  # exact in float32, |frac| <= 1/2
+    bl = base.astype(np.int64)
+    lin = (bl[:, 1] + (pad - kmax)) * wp + (bl[:, 0] + (pad - kmax))
+    tlin = torch.from_numpy(lin)
+    if np.little_endian:
+        # (depth bits << 32) | index written as its two int32 halves (both non-negative:
+        # depth > 0, index < 2**31), low half first: the same int64 in one pass each.
+        halves = np.empty((len(idx), 2), dtype=np.int32)
+        halves[:, 0] = idx
+        halves[:, 1] = depth.view(np.int32).take(idx)
+        key = halves.view(np.int64).reshape(-1)
+    else:
+        key = depth.take(idx).view(np.int32).astype(np.int64) << _INDEX_BITS
+        key |= idx
+    tkey = torch.from_numpy(key)
+    # (x - col)**2 and (y - row)**2 for every candidate column / row offset k, then the squared
+    # distance of every (kx, ky) (a few more than the offsets, all in one operation each).
+    shifts = np.arange(-kmax, kmax + 1, dtype=np.float32)[:, None]
+    sqx = frac[:, 0] - shifts
+    sqx *= sqx
+    sqy = frac[:, 1] - shifts
+    sqy *= sqy
+    d2 = sqy[:, None, :] + sqx[None, :, :]  # [ky + kmax, kx + kmax, point]
+    tested = [(ky + kmax) * (2 * kmax + 1) + kx + kmax for (kx, ky), sure in zip(offsets, always, strict=True)
+              if not sure]
+    outside = (d2 >= r2).reshape(-1, len(idx)).take(tested, axis=0)
+    # Outside the splat: the empty key (``key | EMPTY == EMPTY``), a no-op of the scatter-min.
+    cand = np.multiply(outside, np.int64(_EMPTY), dtype=np.int64)
+    cand |= key
+    row = 0
+    for sure, target in zip(always, targets, strict=True):
+        if sure:
+            target.scatter_reduce_(0, tlin, tkey, "amin")
+        else:
+            target.scatter_reduce_(0, tlin, torch.from_numpy(cand[row]), "amin")
+            row += 1
 
 
 def _draw(views: list[int], orders: list[torch.Tensor], screen_xy: torch.Tensor, depth: torch.Tensor,
@@ -220,6 +332,14 @@ def visible_points(pix2point: torch.Tensor, n_points: int) -> torch.Tensor:
         n_points: N.
     """
     n_views = pix2point.shape[0]
+    if pix2point.device.type == "cpu":
+        # Mark the owners in a table with one spare slot, where background (-1) lands: the same
+        # booleans as counting them, without the count (issue 17, fourth round).
+        table = np.zeros((n_views, n_points + 1), dtype=bool)
+        p2p = pix2point.contiguous().numpy()
+        for v in range(n_views):
+            table[v][p2p[v].reshape(-1)] = True
+        return torch.from_numpy(np.ascontiguousarray(table[:, :n_points]))
     visible = torch.empty((n_views, n_points), dtype=torch.bool, device=pix2point.device)
     shifted = torch.empty(pix2point[0].numel(), dtype=torch.int64, device=pix2point.device)
     for v in range(n_views):

@@ -47,6 +47,8 @@ __all__ = ["LATE_FRACTION", "region_merging", "region_merging_reference"]
 
 # Let leaves join once a round merges fewer than this share of the components (module doc).
 LATE_FRACTION = 0.02
+# Edges per step of _delta.
+_DELTA_CHUNK = 16_384
 
 
 def _reduce(a: np.ndarray, b: np.ndarray, w: np.ndarray, m: int) -> tuple[np.ndarray, ...]:
@@ -66,20 +68,96 @@ def _reduce_tracked(a: np.ndarray, b: np.ndarray, w: np.ndarray, m: int) -> tupl
     return uniq // m, uniq % m, np.bincount(inv, weights=w.take(keep), minlength=len(uniq)), source
 
 
+def _reduce_round(
+    a: np.ndarray, b: np.ndarray, w: np.ndarray, delta: np.ndarray, mp: np.ndarray, m2: int,
+    mu: np.ndarray, cnt: np.ndarray, reg: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """One round's pairs after the merges ``mp``, with their ΔE: ``_reduce_tracked(mp[a], mp[b],
+    w, m2)``, the ΔE of pairs of two untouched components carried over and the others recomputed,
+    without sorting the untouched pairs (issue 17, fourth round).
+
+    ``a``, ``b`` are the previous round's pairs (``a < b``, sorted by ``(a, b)``, one row per
+    pair), ``mp`` (M,) the new id of each old component (``_consecutive`` of the groups), ``mu``
+    / ``cnt`` the new components' mean features and sizes. A component is untouched if it is
+    alone in its group; its group id is then its own id, and ``mp`` ranks the group ids, so
+    ``mp`` is increasing on untouched components: pairs of two untouched components keep their
+    order, stay distinct and keep their weight (a one-term sum), and they differ from every pair
+    with a touched end (whose new id collects several old ones). Only those are reduced as
+    before (sorted, weights summed by ``bincount`` in input order: the same floats); the two
+    sorted lists are then merged.
+
+    Returns:
+        ``(a, b, w, delta)`` of the new pairs: the arrays ``_reduce_tracked`` and the per-pair
+        ΔE update of :func:`region_merging` give, element for element.
+    """
+    touched_new = np.bincount(mp, minlength=m2) > 1
+    touched = touched_new.take(mp)
+    hit = touched.take(a)
+    hit |= touched.take(b)
+    tpos = np.flatnonzero(hit)
+    upos = np.flatnonzero(~hit)
+    ua, ub = mp.take(a.take(upos)), mp.take(b.take(upos))
+    ta, tb = mp.take(a.take(tpos)), mp.take(b.take(tpos))
+    inner = np.flatnonzero(ta != tb)
+    ta, tb, tw = ta.take(inner), tb.take(inner), w.take(tpos.take(inner))
+    tkeys, inv = unique_inverse(np.minimum(ta, tb) * np.int64(m2) + np.maximum(ta, tb))
+    tw = np.bincount(inv, weights=tw, minlength=len(tkeys))
+    ta, tb = tkeys // m2, tkeys % m2
+    td = _delta(mu, cnt, ta, tb, tw, reg)
+    if len(tkeys) == 0:
+        return ua, ub, w.take(upos), delta.take(upos)
+    ukeys = ua * np.int64(m2)
+    ukeys += ub
+    order = np.argsort(np.concatenate([ukeys, tkeys]), kind="stable")  # timsort: merges the two runs
+    return tuple(np.concatenate(parts).take(order)
+                 for parts in ((ua, ta), (ub, tb), (w.take(upos), tw), (delta.take(upos), td)))
+
+
+def _canonical(a: np.ndarray, b: np.ndarray) -> bool:
+    """True if the pairs are distinct with ``a < b`` and sorted by ``(a, b)`` (the Edges contract)."""
+    a, b = np.asarray(a), np.asarray(b)
+    if a.dtype.kind not in "iu" or b.dtype.kind not in "iu" or len(a) != len(b):
+        return False
+    if len(a) == 0:
+        return True
+    if not bool((a < b).all()):
+        return False
+    return bool(((a[1:] > a[:-1]) | ((a[1:] == a[:-1]) & (b[1:] > b[:-1]))).all())
+
+
 def _delta(mu: np.ndarray, cnt: np.ndarray, a: np.ndarray, b: np.ndarray, w: np.ndarray, reg: float) -> np.ndarray:
     """ΔE of merging the two ends of each edge (module doc); np.take rather than fancy indexing:
-    the same values, about half the CPU (issue 17). Each row depends on its own edge only."""
-    diff = np.take(mu, a, axis=0)
-    diff -= np.take(mu, b, axis=0)
-    ca, cb = cnt.take(a), cnt.take(b)
-    return ca * cb / (ca + cb) * np.einsum("ij,ij->i", diff, diff) - reg * w
+    the same values, about half the CPU (issue 17). Each row depends on its own edge only, so
+    it is computed :data:`_DELTA_CHUNK` edges at a time (issue 17, fourth round: the (E, D)
+    temporaries stay in cache)."""
+    out = np.empty(len(a))
+    for c0 in range(0, len(a), _DELTA_CHUNK):
+        part = slice(c0, c0 + _DELTA_CHUNK)
+        ac, bc = a[part], b[part]
+        diff = np.take(mu, ac, axis=0)
+        diff -= np.take(mu, bc, axis=0)
+        ca, cb = cnt.take(ac), cnt.take(bc)
+        out[part] = ca * cb / (ca + cb) * np.einsum("ij,ij->i", diff, diff) - reg * w[part]
+    return out
 
 
 def _consecutive(labels: np.ndarray) -> tuple[np.ndarray, int]:
+    """``numpy.unique(labels, return_inverse=True)``'s positions (N,) int64 and the count of
+    distinct labels. Small non-negative integer ids (every caller here: ids < 2N + 16) are
+    ranked by a presence table and a cumulative sum, O(N + max id) instead of a sort (issue 17,
+    fourth round): the same positions, since both are the rank of each label among the sorted
+    distinct labels."""
     labels = np.asarray(labels)
     if labels.dtype.kind not in "iu":
         uniq, inv = np.unique(labels, return_inverse=True)
         return inv.reshape(-1).astype(np.int64), len(uniq)
+    n = len(labels)
+    if n and labels.ndim == 1 and int(labels.min()) >= 0 and int(labels.max()) < 2 * n + 16:
+        present = np.zeros(int(labels.max()) + 1, dtype=np.int64)
+        present[labels] = 1
+        rank = np.cumsum(present)
+        rank -= 1
+        return rank.take(labels), int(rank[-1]) + 1
     uniq, inv = unique_inverse(labels.astype(np.int64, copy=False))
     return inv, len(uniq)
 
@@ -113,7 +191,12 @@ def region_merging(
     else:
         comp, m = _consecutive(np.asarray(labels))
     cnt, sums, sq = component_stats(y, comp, m)
-    a, b, w = _reduce(comp[edges.a], comp[edges.b], edges.w, m)
+    if labels is None and _canonical(edges.a, edges.b):
+        # Already one row per pair, a < b, sorted: _reduce would return them as they are.
+        a, b = edges.a.astype(np.int64, copy=False), edges.b.astype(np.int64, copy=False)
+        w = np.asarray(edges.w, dtype=np.float64) + 0.0  # bincount's 0.0 + w
+    else:
+        a, b, w = _reduce(comp[edges.a], comp[edges.b], edges.w, m)
     late = False
     rounds = 0
     delta = _delta(sums / cnt[:, None], cnt, a, b, w, reg)
@@ -133,15 +216,7 @@ def region_merging(
         sums = np.stack([np.bincount(mp, weights=sums[:, j], minlength=m2) for j in range(y.shape[1])], 1)
         sq = np.bincount(mp, weights=sq, minlength=m2)
         comp = mp.take(comp)
-        a, b, w, source = _reduce_tracked(mp.take(a), mp.take(b), w, m2)
-        # Only pairs with a merged end change their ΔE: a pair of two untouched components is
-        # one input edge with the same weight, sizes and sums, so its ΔE is carried over (the
-        # same float); the others are recomputed (issue 17: ~1/3 of the pairs over a run).
-        touched = np.bincount(mp, minlength=m2) > 1
-        delta = delta.take(source)
-        stale = np.flatnonzero(touched.take(a) | touched.take(b))
-        if len(stale):
-            delta[stale] = _delta(sums / cnt[:, None], cnt, a.take(stale), b.take(stale), w.take(stale), reg)
+        a, b, w, delta = _reduce_round(a, b, w, delta, mp, m2, sums / cnt[:, None], cnt, reg)
         late = late or (m - m2) < LATE_FRACTION * m2
         m = m2
     log.debug("region_merging: %d components after %d rounds", m, rounds)
@@ -162,13 +237,14 @@ def _mutual_best(
         proposers: (P,) int64 components with a best partner.
         mutual: (M,) bool, True for members of mutual pairs.
     """
+    ac, bc, dc = a.take(cand), b.take(cand), delta.take(cand)
     best_val = np.full(m, np.inf)
-    np.minimum.at(best_val, a[cand], delta[cand])
-    np.minimum.at(best_val, b[cand], delta[cand])
+    np.minimum.at(best_val, ac, dc)
+    np.minimum.at(best_val, bc, dc)
     best_edge = np.full(m, len(a), dtype=np.int64)
-    for end in (a, b):
-        hit = cand[delta[cand] == best_val[end[cand]]]
-        np.minimum.at(best_edge, end[hit], hit)
+    for end in (ac, bc):
+        hit = np.flatnonzero(dc == best_val.take(end))
+        np.minimum.at(best_edge, end.take(hit), cand.take(hit))
     proposers = np.flatnonzero(best_edge < len(a))
     e = best_edge[proposers]
     partner = np.full(m, -1, dtype=np.int64)

@@ -145,13 +145,13 @@ def _colour_views(
     cfg: RenderConfig,
     cameras: tuple,
 ) -> torch.Tensor:
-    """(V, H, W, 3) uint8: each pixel the 8-bit colour of its point, background elsewhere."""
+    """(V, H, W, 3) uint8: each pixel the 8-bit colour of its point, background elsewhere.
+
+    The device path (torch only; the CPU uses :func:`_visible_and_colours_cpu`, and the tests run
+    this one on the CPU against it, so the CUDA logic is checked without a GPU)."""
     n_views, h, w = pix2point.shape
     images = torch.empty((n_views, h, w, 3), dtype=torch.uint8, device=xyz.device)
     for v, table in enumerate(_colour_tables(shape, xyz, cfg, cameras)):
-        if xyz.device.type == "cpu":  # numpy's take reads index -1 as the last row
-            np.take(table.numpy(), pix2point[v].numpy().reshape(-1), axis=0, out=images[v].numpy().reshape(-1, 3))
-        else:
-            index = torch.where(pix2point[v] < 0, len(table) - 1, pix2point[v]).view(-1)
-            torch.index_select(table, 0, index, out=images[v].view(-1, 3))
+        index = torch.where(pix2point[v] < 0, len(table) - 1, pix2point[v]).view(-1)
+        torch.index_select(table, 0, index, out=images[v].view(-1, 3))
     return images

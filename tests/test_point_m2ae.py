@@ -519,8 +519,12 @@ def test_tta_fine_tunes_the_encoder_at_its_own_rate(official_file):
         cfg.replace(feature_cache=4)
     with pytest.raises(InputError, match="encoder_lr_ratio"):
         cfg.replace(encoder_lr_ratio=-1.0)
+    with pytest.raises(InputError, match="needs a pretrained backbone"):
+        distill_preset("default").replace(encoder_lr_ratio=0.1)
     with pytest.raises(InputError, match="always trains"):
-        build_student(2, distill_preset("default").replace(encoder_lr_ratio=0.1))
+        from partlift.distill.backbones import build_backbone
+
+        build_backbone("pointnet", 3, finetune=True)
 
 
 def test_packaged_encoder_keyword(tmp_path, monkeypatch):

@@ -246,6 +246,15 @@ class DistillConfig(Settings):
         ratio = self.encoder_lr_ratio
         if isinstance(ratio, bool) or not isinstance(ratio, (int, float)) or not math.isfinite(ratio) or ratio < 0:
             raise InputError(f"DistillConfig.encoder_lr_ratio: expected a finite number >= 0, got {ratio!r}")
+        if ratio > 0 or self.encoder is not None:
+            from partlift.distill.backbones import PRETRAINED_BACKBONES  # torch: only for these settings
+
+            if self.backbone not in PRETRAINED_BACKBONES:
+                what = f"encoder_lr_ratio={ratio}" if ratio > 0 else f"encoder={self.encoder!r}"
+                raise InputError(
+                    f"DistillConfig.{what} needs a pretrained backbone ({sorted(PRETRAINED_BACKBONES)}), got backbone "
+                    f"{self.backbone!r} (it trains from scratch); set backbone=point-m2ae or drop the setting"
+                )
         if ratio > 0 and self.feature_cache:
             raise InputError(
                 f"DistillConfig.encoder_lr_ratio={ratio} fine-tunes the encoder, so its features cannot be cached; "

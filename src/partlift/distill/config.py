@@ -247,7 +247,9 @@ class DistillConfig(Settings):
         if isinstance(ratio, bool) or not isinstance(ratio, (int, float)) or not math.isfinite(ratio) or ratio < 0:
             raise InputError(f"DistillConfig.encoder_lr_ratio: expected a finite number >= 0, got {ratio!r}")
         if ratio > 0 or self.encoder is not None:
-            from partlift.distill.backbones import PRETRAINED_BACKBONES  # torch: only for these settings
+            from partlift.distill.backbones import (
+                PRETRAINED_BACKBONES,  # torch: only for these settings
+            )
 
             if self.backbone not in PRETRAINED_BACKBONES:
                 what = f"encoder_lr_ratio={ratio}" if ratio > 0 else f"encoder={self.encoder!r}"

@@ -730,3 +730,15 @@ def test_merge_by_energy_equals_the_lexsort_rounds(seed: int) -> None:
     groups = np.arange(2500) // 3
     got = merge_by_energy(groups, xyz, 10, binary, flat, 0.05)
     np.testing.assert_array_equal(got, _merge_by_energy_lexsort(groups, xyz, 10, binary, flat, 0.05))
+
+
+@pytest.mark.parametrize("preset", ["matched", "partslip"])
+@pytest.mark.parametrize("n", [1, 2, 3, 5])
+def test_tiny_clouds_get_superpoints(preset, n) -> None:
+    """Clouds smaller than the neighbourhoods (N <= k; 1-2 points have no normal plane) still get
+    consecutive ids, normals estimated inside, with and without colour."""
+    rng = np.random.default_rng(n)
+    xyz = rng.normal(size=(n, 3))
+    for rgb in (None, rng.uniform(size=(n, 3))):
+        ids = compute_superpoints(xyz, rgb=rgb, config=SuperpointConfig.preset(preset))
+        assert ids.shape == (n,) and ids.min() == 0 and set(ids.tolist()) == set(range(ids.max() + 1))

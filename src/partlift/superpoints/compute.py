@@ -210,6 +210,8 @@ def _estimate_normals(xyz: np.ndarray, config: SuperpointConfig, graph_k: int) -
     unit = normalize_transform(xyz.astype(np.float32)).apply(xyz)
     k = min(config.normal_k, len(xyz))
     table = nearest_neighbours(unit, max(k, graph_k), workers=-1)
+    if len(xyz) < 3:  # no plane through fewer than 3 points: zero normals, colour and position decide
+        return np.zeros_like(unit, dtype=np.float32), table
     return estimate_normals(unit, k=k, radius=config.normal_radius, workers=-1, neighbours=table), table
 
 

@@ -460,23 +460,29 @@ def test_random_encoder_warns(caplog):
     assert "RANDOM" in caplog.text
 
 
-def test_tta_with_point_m2ae_keeps_the_encoder_frozen(official_file):
+def _chair_knowledge(cfg, n_points: int):
+    """A generated chair of ``n_points``, its normalised shape and its oracle-box knowledge."""
     from partlift.config import render_preset
     from partlift.data.synthetic import generate
+    from partlift.distill.knowledge import build_knowledge, render_for_teacher
+    from partlift.teachers.registry import build_teacher
+
+    shape = generate("Chair", 1, n_points=n_points)
+    norm, views = render_for_teacher(shape, render_preset("tiny"))
+    preds = build_teacher("simulated:oracle", seed=0, mode="box").predict(views, shape.part_names, norm)
+    return shape, norm, build_knowledge(norm, views, preds, cfg, region="box")
+
+
+def test_tta_with_point_m2ae_keeps_the_encoder_frozen(official_file):
     from partlift.distill.align import align
     from partlift.distill.config import distill_preset
-    from partlift.distill.knowledge import build_knowledge, render_for_teacher
     from partlift.distill.student import predict_shape
-    from partlift.teachers.registry import build_teacher
 
     cfg = distill_preset("point-m2ae").replace(
         encoder=str(official_file), head_hidden=64, n_points=512, knowledge_points=512,
         tta_epochs=3, tta_steps_per_epoch=1, plateau_min_epoch=1, plateau_window=2,
     )
-    shape = generate("Chair", 1, n_points=1500)
-    norm, views = render_for_teacher(shape, render_preset("tiny"))
-    preds = build_teacher("simulated:oracle", seed=0, mode="box").predict(views, shape.part_names, norm)
-    know = build_knowledge(norm, views, preds, cfg, region="box")
+    shape, norm, know = _chair_knowledge(cfg, 1500)
     before = load_point_m2ae(official_file).state_dict()
     res = align([know], shape.part_names, cfg, regime="tta")
     assert len(res.log) == 3 and all(np.isfinite(r["loss"]) for r in res.log)
@@ -489,13 +495,9 @@ def test_tta_with_point_m2ae_keeps_the_encoder_frozen(official_file):
 def test_tta_fine_tunes_the_encoder_at_its_own_rate(official_file):
     """encoder_lr_ratio > 0: the encoder's weights move (its BN running statistics do not: eval
     mode), the optimiser scales their rate; 0 keeps them frozen (the test above)."""
-    from partlift.config import render_preset
-    from partlift.data.synthetic import generate
     from partlift.distill.align import align, optimizer
     from partlift.distill.config import distill_preset
-    from partlift.distill.knowledge import build_knowledge, render_for_teacher
     from partlift.distill.student import build_student
-    from partlift.teachers.registry import build_teacher
 
     cfg = distill_preset("point-m2ae").replace(
         encoder=str(official_file), encoder_lr_ratio=0.1, head_hidden=32, n_points=256, knowledge_points=256,
@@ -506,10 +508,7 @@ def test_tta_fine_tunes_the_encoder_at_its_own_rate(official_file):
     opt = optimizer(student, cfg)
     n_enc = sum(1 for _ in student.backbone.parameters())
     assert sorted(set(opt.scales)) == [0.1, 1.0] and opt.scales.count(0.1) == n_enc
-    shape = generate("Chair", 1, n_points=800)
-    norm, views = render_for_teacher(shape, render_preset("tiny"))
-    preds = build_teacher("simulated:oracle", seed=0, mode="box").predict(views, shape.part_names, norm)
-    know = build_knowledge(norm, views, preds, cfg, region="box")
+    shape, _, know = _chair_knowledge(cfg, 800)
     before = load_point_m2ae(official_file).state_dict()
     res = align([know], shape.part_names, cfg, regime="tta")
     after = res.student.backbone.encoder.state_dict()

@@ -154,7 +154,7 @@ OPTIMIZERS = ("adam", "adamw")
 
 
 def build_optimizer(name: str, params: Iterable[torch.nn.Parameter], *, lr: float,
-                    weight_decay: float = 0.0) -> Adam | torch.optim.Optimizer:
+                    weight_decay: float = 0.0, scales: Sequence[float] | None = None) -> Adam | torch.optim.Optimizer:
     """The optimiser of a run.
 
     Args:
@@ -163,6 +163,7 @@ def build_optimizer(name: str, params: Iterable[torch.nn.Parameter], *, lr: floa
         params: the parameters to update.
         lr: learning rate (> 0).
         weight_decay: decoupled weight decay (``"adamw"`` only).
+        scales: ``"adam"`` only: one learning-rate factor per parameter (see :class:`Adam`).
 
     Both have ``zero_grad``, ``step``, ``state_dict`` and ``load_state_dict``.
     """
@@ -173,7 +174,9 @@ def build_optimizer(name: str, params: Iterable[torch.nn.Parameter], *, lr: floa
     if name == "adam":
         if weight_decay:
             raise InputError("build_optimizer: 'adam' has no weight decay; use 'adamw' for weight_decay > 0")
-        return Adam(list(params), lr=lr)
+        return Adam(list(params), lr=lr, scales=scales)
+    if scales is not None:
+        raise InputError("build_optimizer: per-parameter scales are for 'adam' only")
     return torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
 
 

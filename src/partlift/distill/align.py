@@ -483,11 +483,12 @@ def optimizer(student: Student, config: DistillConfig) -> Adam:
     """Adam over the student's trainable parameters (§4.6, lr ``config.lr``); a fine-tuned
     encoder (``config.encoder_lr_ratio > 0``) trains at ``lr * encoder_lr_ratio``."""
     ratio = float(config.encoder_lr_ratio)
-    if ratio <= 0:
-        return training.build_optimizer("adam", student.parameters(), lr=config.lr)
-    encoder = {id(p) for p in student.backbone.parameters()}
     params = list(student.parameters())
-    return Adam(params, lr=config.lr, scales=[ratio if id(p) in encoder else 1.0 for p in params])
+    scales = None
+    if ratio > 0:
+        encoder = {id(p) for p in student.backbone.parameters()}
+        scales = [ratio if id(p) in encoder else 1.0 for p in params]
+    return training.build_optimizer("adam", params, lr=config.lr, scales=scales)
 
 
 def align(

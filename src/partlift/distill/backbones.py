@@ -275,10 +275,7 @@ class PointM2AEBackbone(Backbone):
         return self
 
     def forward(self, xyz: torch.Tensor, feats: torch.Tensor) -> torch.Tensor:
-        if self.frozen:
-            with torch.no_grad():
-                f = self.encoder.point_features(xyz)
-        else:
+        with torch.set_grad_enabled(torch.is_grad_enabled() and not self.frozen):
             f = self.encoder.point_features(xyz)
         if self.in_dim > 3:
             f = torch.cat([f, feats[..., 3:]], dim=-1)

@@ -235,6 +235,33 @@ def test_normals_from_a_shared_neighbour_table_are_identical():
         estimate_normals(xyz[:100], neighbours=wide)
 
 
+def test_normals_and_neighbours_equal_the_two_step_path_for_any_thread_count():
+    """The fused, block-threaded query + normals == nearest_neighbours then estimate_normals."""
+    from partlift.geometry import nearest_neighbours, normals_and_neighbours
+
+    rng = np.random.default_rng(5)
+    d = rng.normal(size=(20_000, 3))
+    xyz = d / np.linalg.norm(d, axis=1, keepdims=True) * rng.uniform(0.3, 1.0, size=(20_000, 1))
+    for radius in (NORMAL_RADIUS, 0.02, None):  # 0.02: some rows mask far neighbours out
+        table = nearest_neighbours(xyz, NORMAL_K + 6, workers=1)
+        want = estimate_normals(xyz, radius=radius, neighbours=table)
+        for workers in (1, 2, 3, -1):
+            normals, got = normals_and_neighbours(xyz, radius=radius, table_k=NORMAL_K + 6, workers=workers)
+            np.testing.assert_array_equal(normals, want)
+            np.testing.assert_array_equal(got.order, table.order)
+            np.testing.assert_array_equal(got.idx, table.idx)
+            np.testing.assert_array_equal(got.dist, table.dist)
+    normals, small = normals_and_neighbours(xyz[:50], table_k=5)  # table_k < k: k columns
+    assert small.k == NORMAL_K and normals.shape == (50, 3) and normals.dtype == np.float32
+    assert normals_and_neighbours(xyz[:4])[1].k == 4  # capped at N
+    with pytest.raises(InputError, match="table_k must be an integer >= 1"):
+        normals_and_neighbours(xyz, table_k=0)
+    with pytest.raises(InputError, match="workers must be -1"):
+        normals_and_neighbours(xyz, workers=0)
+    with pytest.raises(InputError, match="workers must be -1"):
+        estimate_normals(xyz, workers=-2)
+
+
 def test_speed_normals_stage_small():
     from partlift.bench.speed.normals import speed_normals
 

@@ -415,3 +415,13 @@ def test_projection_numpy_path_equals_the_torch_ops():
         _project_into([p[:, i].contiguous() for i in range(3)], cams, 800, 800, want_xy, want_z)
         np.testing.assert_array_equal(got_xy.numpy(), want_xy.numpy())
         np.testing.assert_array_equal(got_z.numpy(), want_z.numpy())
+
+
+@pytest.mark.parametrize("dtype", [torch.int64, torch.uint8, torch.float32, torch.bool])
+def test_host_buffers_are_writable_tensors_of_the_asked_shape_and_dtype(dtype):
+    from partlift.render.buffers import host_empty
+
+    buf = host_empty((3, 1500, 1500), dtype, torch.device("cpu"))  # > 4 MiB: numpy's huge-page path
+    assert buf.shape == (3, 1500, 1500) and buf.dtype == dtype and buf.device.type == "cpu"
+    buf.fill_(1)
+    assert bool((buf == 1).all())

@@ -72,10 +72,9 @@ def prepare_shape(
     from partlift.geometry import (
         NORMAL_K,
         ensure_normals,
-        estimate_normals,
-        nearest_neighbours,
         normalize,
         normalize_transform,
+        normals_and_neighbours,
     )
     from partlift.render import render
 
@@ -100,8 +99,8 @@ def prepare_shape(
         # the superpoint graph's 10-NN are the first columns of the normals' 30-NN (issue 17).
         unit = normalize_transform(given.xyz).apply(given.xyz)
         k = max(NORMAL_K, superpoint_config.k + 1) if superpoints else NORMAL_K
-        table = nearest_neighbours(unit, k, workers=-1)
-        norm = given.replace(normals=estimate_normals(unit, workers=-1, neighbours=table))
+        estimated, table = normals_and_neighbours(unit, table_k=k, workers=-1)
+        norm = given.replace(normals=estimated)
         drawn = given if given.normals is not None else norm
     elif normals == "given":
         norm = drawn = ensure_normals(given)

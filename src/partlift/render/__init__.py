@@ -24,6 +24,7 @@ import torch
 from partlift.config import RenderConfig
 from partlift.device import resolve_device
 from partlift.errors import InputError
+from partlift.render.buffers import host_empty
 from partlift.render.camera import camera_rig, project, project_torch, resolve_config
 from partlift.render.raster import rasterize, visible_points
 from partlift.render.shading import shade_headlight, shape_normals, to_uint8
@@ -117,7 +118,7 @@ def _visible_and_colours_cpu(
     n_views, h, w = pix2point.shape
     n = shape.n_points
     tables = [t.numpy() for t in _colour_tables(shape, xyz, cfg, cameras)]
-    images = torch.empty((n_views, h, w, 3), dtype=torch.uint8)
+    images = host_empty((n_views, h, w, 3), torch.uint8, xyz.device)
     marks = np.zeros((n_views, n + 1), dtype=bool)
     owners, pixels = pix2point.numpy(), images.numpy()
 

@@ -35,6 +35,7 @@ import torch
 
 from partlift.config import RenderConfig
 from partlift.errors import InputError
+from partlift.render.buffers import host_empty
 from partlift.types import Camera
 
 __all__ = ["camera_rig", "view_rotation", "project", "project_torch", "image_hw", "resolve_config"]
@@ -121,8 +122,8 @@ def project_torch(
     """
     h, w = image_hw(image_size)
     p = xyz.detach().to(torch.float64)
-    out_xy = torch.empty((len(cameras), p.shape[0], 2), dtype=torch.float32, device=p.device)
-    out_z = torch.empty((len(cameras), p.shape[0]), dtype=torch.float32, device=p.device)
+    out_xy = host_empty((len(cameras), p.shape[0], 2), torch.float32, p.device)
+    out_z = host_empty((len(cameras), p.shape[0]), torch.float32, p.device)
     if p.device.type == "cpu":
         # The same element-wise float64 operations on numpy arrays (IEEE, so the same bits):
         # numpy runs each in the calling thread, where every torch op on 100k points woke an

@@ -43,6 +43,7 @@ import numpy as np
 import torch
 
 from partlift.errors import InputError
+from partlift.render.buffers import host_empty
 
 __all__ = ["splat_offsets", "rasterize", "radius2", "visible_points", "MAX_POINTS"]
 
@@ -119,7 +120,7 @@ def rasterize(
     offsets, always = splat_offsets(radius_px)
     kmax = max(max(abs(kx), abs(ky)) for kx, ky in offsets)
     z_min = max(float(znear), 0.0)
-    out = torch.empty((n_views, h, w), dtype=torch.int64, device=dev)
+    out = host_empty((n_views, h, w), torch.int64, dev)
     views = list(range(n_views))
     if dev.type == "cpu":
         _rasterize_cpu(screen_xy, depth, out, radius_px, z_min)

@@ -205,14 +205,13 @@ def _matched(components: np.ndarray, pts: np.ndarray, features: np.ndarray, norm
 def _estimate_normals(xyz: np.ndarray, config: SuperpointConfig, graph_k: int) -> tuple[np.ndarray, Any]:
     """Normals by the §1.4 hybrid search, in the unit-sphere frame of ``xyz`` (METHODS §1.1),
     and the neighbour table of that search (at least ``graph_k`` columns, for the graph)."""
-    from partlift.geometry import estimate_normals, nearest_neighbours, normalize_transform
+    from partlift.geometry import nearest_neighbours, normalize_transform, normals_and_neighbours
 
     unit = normalize_transform(xyz.astype(np.float32)).apply(xyz)
     k = min(config.normal_k, len(xyz))
-    table = nearest_neighbours(unit, max(k, graph_k), workers=-1)
     if len(xyz) < 3:  # no plane through fewer than 3 points: zero normals, colour and position decide
-        return np.zeros_like(unit, dtype=np.float32), table
-    return estimate_normals(unit, k=k, radius=config.normal_radius, workers=-1, neighbours=table), table
+        return np.zeros_like(unit, dtype=np.float32), nearest_neighbours(unit, max(k, graph_k), workers=-1)
+    return normals_and_neighbours(unit, k=k, radius=config.normal_radius, table_k=graph_k, workers=-1)
 
 
 def compute_superpoints(

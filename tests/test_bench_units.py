@@ -269,3 +269,15 @@ def test_bench_superpoint_settings():
         parse_options(["superpoints.bogus=1"], None)
     with pytest.raises(InputError, match="unknown setting"):
         plain.replace(superpoints={"bogus": 1})
+
+
+def test_speed_superpoints_small_warms_up_and_keeps_the_best_call() -> None:
+    from partlift.bench.speed.superpoints import speed_superpoints
+
+    r = speed_superpoints(3000, "cpu", repeats=2)
+    assert r["stage"] == "superpoints" and r["points"] == 3000 and r["repeats"] == 2
+    assert 0 < r["seconds"] and r["seconds_cold"] > 0 and r["cpu_seconds"] >= 0
+    assert set(r["seconds_by_step"]) == {"normals", "graph", "minimise", "merge_small"}
+    assert 0.5 < r["purity"] <= 1.0 and "real_dev" not in r  # --points given: generated shape only
+    with pytest.raises(InputError, match="repeats >= 1"):
+        speed_superpoints(3000, "cpu", repeats=0)

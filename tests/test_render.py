@@ -352,17 +352,14 @@ def test_rasterize_threads_and_chunks_give_the_same_pixels(monkeypatch):
     sxy, dep = project_torch(torch.from_numpy(cloud.xyz), camera_rig(cfg), cfg.image_size)
     sxy[0, :500] = float("nan")  # some points not drawn in view 0
     dep[1, :700] = -1.0
-    threads = torch.get_num_threads()
-    try:
-        torch.set_num_threads(2)
-        threaded = raster.rasterize(sxy, dep, cfg.image_size, cfg.radius_px, cfg.znear)
-        torch.set_num_threads(1)
-        monkeypatch.setattr(raster, "_NUMPY_CHUNK", 10**9)
-        whole = raster.rasterize(sxy, dep, cfg.image_size, cfg.radius_px, cfg.znear)
-    finally:
-        torch.set_num_threads(threads)
+    threaded = raster.rasterize(sxy, dep, cfg.image_size, cfg.radius_px, cfg.znear, threads=3)
+    monkeypatch.setattr(raster, "_NUMPY_CHUNK", 10**9)
+    whole = raster.rasterize(sxy, dep, cfg.image_size, cfg.radius_px, cfg.znear, threads=1)
     assert (whole >= 0).any()
     assert torch.equal(threaded, whole)
+    assert torch.equal(raster.rasterize(sxy, dep, cfg.image_size, cfg.radius_px, cfg.znear), whole)  # torch's count
+    with pytest.raises(InputError, match="threads must be an integer >= 1"):
+        raster.rasterize(sxy, dep, cfg.image_size, cfg.radius_px, cfg.znear, threads=0)
     keep = (dep > cfg.znear) & torch.isfinite(sxy).all(dim=2)
     orders = [torch.nonzero(keep[v]).squeeze(1) for v in range(len(dep))]
     for chunk in (32_768, 10**9):
@@ -388,14 +385,9 @@ def test_cpu_visibility_and_colours_equal_the_per_view_path(coloured):
     p2p = rasterize(sxy, dep, cfg.image_size, cfg.radius_px, cfg.znear)
     want_vis = visible_points(p2p, shape.n_points)
     want_rgb = _colour_views(shape, xyz, p2p, cfg, cams)
-    threads = torch.get_num_threads()
-    try:
-        for n_threads in (1, 2):
-            torch.set_num_threads(n_threads)
-            vis, rgb = _visible_and_colours_cpu(shape, xyz, p2p, cfg, cams)
-            assert torch.equal(vis, want_vis) and torch.equal(rgb, want_rgb)
-    finally:
-        torch.set_num_threads(threads)
+    for n_threads in (1, 2, 3):
+        vis, rgb = _visible_and_colours_cpu(shape, xyz, p2p, cfg, cams, n_threads)
+        assert torch.equal(vis, want_vis) and torch.equal(rgb, want_rgb)
     assert want_vis.any() and (want_rgb != 255).any()
 
 

@@ -123,11 +123,14 @@ def prepare_shape(
         # 17, fourth round) -- only when torch may use more than one thread, the knob the
         # renderer's own threads follow too. Both release the GIL in their array loops; each
         # result is what it would be alone. Each timing is that stage's own wall time (they
-        # overlap, so their sum exceeds the total).
+        # overlap, so their sum exceeds the total). The superpoints are the longer of the two,
+        # so on the CPU the render keeps to one thread and leaves them a core of their own
+        # (issue 17, 3 Dec: on 2 cores, render + superpoints of a 100k chair 0.50 -> 0.46 s, median of
+        # 10; the render's own time did not change).
         with ThreadPoolExecutor(1, thread_name_prefix="partlift-superpoints") as pool:
             job = pool.submit(_timed_superpoints, norm, superpoint_config, table)
             t = time.perf_counter()
-            views = render(drawn, cfg, device=device)
+            views = render(drawn, cfg, device=device, threads=1)
             timings["render"] = time.perf_counter() - t
             sp, timings["superpoints"] = job.result()
     if sp is not None:

@@ -26,7 +26,7 @@ from partlift.device import resolve_device
 from partlift.errors import InputError
 from partlift.render.buffers import host_empty
 from partlift.render.camera import camera_rig, project, project_torch, resolve_config
-from partlift.render.raster import rasterize, visible_points
+from partlift.render.raster import check_threads, rasterize, visible_points
 from partlift.render.shading import shade_headlight, shape_normals, to_uint8
 from partlift.types import Shape, Views
 
@@ -39,7 +39,8 @@ _UNIT_SPHERE_TOLERANCE = 1.01
 
 
 def render(
-    shape: Shape, config: RenderConfig | str = "partslip", *, device: str | torch.device = "cpu"
+    shape: Shape, config: RenderConfig | str = "partslip", *, device: str | torch.device = "cpu",
+    threads: int | None = None,
 ) -> Views:
     """Render ``shape`` from every camera of ``config`` (METHODS §1.2).
 
@@ -54,6 +55,9 @@ def render(
         config: a :class:`~partlift.config.RenderConfig` or a preset name (``"partslip"``,
             ``"fast"``, ``"tiny"``).
         device: torch device for the computation (``"cpu"``, ``"cuda"``, ...); results are numpy.
+        threads: CPU threads over which the views are split (None: ``torch.get_num_threads()``;
+            :func:`partlift.prepare.prepare_shape` passes 1 while the superpoints run beside the
+            render). The results do not depend on it.
 
     Returns:
         :class:`~partlift.types.Views` with V = ``len(config.views)``, H = W =
@@ -66,6 +70,7 @@ def render(
         raise InputError(f"render: expected a partlift Shape (see partlift.io.load_shape), got {type(shape).__name__}")
     cfg = resolve_config(config)
     dev = resolve_device(device)
+    threads = check_threads(threads)
     radius = float(np.linalg.norm(shape.xyz, axis=1).max())
     if radius > _UNIT_SPHERE_TOLERANCE:
         log.warning("render: %s reaches %.3g from the origin; renders expect the unit-sphere frame "
@@ -76,9 +81,9 @@ def render(
     with torch.inference_mode():
         xyz = torch.from_numpy(np.ascontiguousarray(shape.xyz, dtype=np.float32)).to(dev)
         screen_xy, depth = project_torch(xyz, cameras, size)
-        pix2point = rasterize(screen_xy, depth, size, cfg.radius_px, cfg.znear)
+        pix2point = rasterize(screen_xy, depth, size, cfg.radius_px, cfg.znear, threads=threads)
         if dev.type == "cpu":
-            visible, rgb = _visible_and_colours_cpu(shape, xyz, pix2point, cfg, cameras)
+            visible, rgb = _visible_and_colours_cpu(shape, xyz, pix2point, cfg, cameras, threads)
         else:
             visible = visible_points(pix2point, shape.n_points)
             rgb = _colour_views(shape, xyz, pix2point, cfg, cameras)
@@ -108,10 +113,10 @@ def _colour_tables(shape: Shape, xyz: torch.Tensor, cfg: RenderConfig, cameras: 
 
 
 def _visible_and_colours_cpu(
-    shape: Shape, xyz: torch.Tensor, pix2point: torch.Tensor, cfg: RenderConfig, cameras: tuple
+    shape: Shape, xyz: torch.Tensor, pix2point: torch.Tensor, cfg: RenderConfig, cameras: tuple, threads: int
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """:func:`~partlift.render.raster.visible_points` and :func:`_colour_views` on the CPU, the
-    views split over ``torch.get_num_threads()`` threads as the rasteriser's (issue 17, fourth
+    views split over ``threads`` threads as the rasteriser's (issue 17, fourth
     round): per view, the owners marked in a table whose spare last slot takes the background
     (-1), and a numpy ``take`` of the colour table (index -1 = its last row, the background).
     The same arrays (tested)."""
@@ -129,7 +134,7 @@ def _visible_and_colours_cpu(
             np.take(tables[v], index, axis=0, out=pixels[v].reshape(-1, 3))
 
     views = list(range(n_views))
-    workers = min(n_views, torch.get_num_threads())
+    workers = min(n_views, threads)
     if workers <= 1:
         work(views)
     else:

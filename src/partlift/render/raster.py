@@ -99,6 +99,8 @@ def rasterize(
     image_size: int,
     radius_px: float,
     znear: float,
+    *,
+    threads: int | None = None,
 ) -> torch.Tensor:
     """The pixel -> point map of every view (the z-buffer of METHODS §1.2).
 
@@ -109,11 +111,14 @@ def rasterize(
         image_size: ``H = W`` in pixels.
         radius_px: splat radius in pixels (``point_radius * image_size / 2``).
         znear: points with ``depth <= max(znear, 0)`` are not drawn.
+        threads: CPU threads drawing the views (None: ``torch.get_num_threads()``); the pixels
+            do not depend on it. Ignored on other devices.
 
     Returns:
         (V, H, W) int64 tensor on ``screen_xy``'s device: the owning point, or -1.
     """
     _check_inputs(screen_xy, depth, image_size)
+    threads = check_threads(threads)
     n_views, n = depth.shape
     h = w = int(image_size)
     dev = screen_xy.device
@@ -123,7 +128,7 @@ def rasterize(
     out = host_empty((n_views, h, w), torch.int64, dev)
     views = list(range(n_views))
     if dev.type == "cpu":
-        _rasterize_cpu(screen_xy, depth, out, radius_px, z_min)
+        _rasterize_cpu(screen_xy, depth, out, radius_px, z_min, threads)
         return out
     # The points each view draws, sorted by image row (all views at once, then one sort each).
     base = torch.floor(screen_xy + 0.5)
@@ -142,17 +147,17 @@ def rasterize(
 
 
 def _rasterize_cpu(screen_xy: torch.Tensor, depth: torch.Tensor, out: torch.Tensor, radius_px: float,
-                   z_min: float) -> None:
+                   z_min: float, threads: int) -> None:
     """:func:`rasterize` on the CPU: the same steps in numpy (:func:`_draw_numpy`), the scatter-min
     by torch on the same memory (issue 17, fourth round).
 
-    The views are independent, so each of ``torch.get_num_threads()`` threads draws every
+    The views are independent, so each of ``threads`` threads draws every
     workers-th view into its own z-buffer (numpy's loops and torch's scatter release the GIL;
     numpy never forks OpenMP teams). The pixels do not depend on the threads: a view's z-buffer
     is a scatter-min.
     """
     views = list(range(depth.shape[0]))
-    workers = min(len(views), torch.get_num_threads())
+    workers = min(len(views), threads)
     args = (screen_xy.detach().contiguous().numpy(), depth.detach().contiguous().numpy(), out.numpy(), radius_px,
             z_min)
     if workers <= 1:
@@ -167,6 +172,15 @@ def _rasterize_cpu(screen_xy: torch.Tensor, depth: torch.Tensor, out: torch.Tens
     with ThreadPoolExecutor(workers) as pool:
         for job in [pool.submit(draw, views[i::workers]) for i in range(workers)]:
             job.result()
+
+
+def check_threads(threads: int | None) -> int:
+    """``threads`` checked (an integer >= 1), or ``torch.get_num_threads()`` for None."""
+    if threads is None:
+        return torch.get_num_threads()
+    if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
+        raise InputError(f"render: threads must be an integer >= 1 or None (torch's thread count), got {threads!r}")
+    return threads
 
 
 def _draw_numpy(views: list[int], screen_xy: np.ndarray, depth: np.ndarray, out: np.ndarray, radius_px: float,

@@ -185,6 +185,7 @@ def test_speed_pipeline_small() -> None:
     assert r["stage"] == "pipeline" and r["points"] == 3000
     assert set(r["stages"]) >= {"render", "superpoints", "vote"}
     assert r["seconds"] > 0 and r["teacher_seconds"] >= 0
+    assert r["repeats"] == 2 and r["seconds_cold"] > 0  # one cold run, the best of two warm ones
 
 
 def test_official_layout_few_shot_split(tmp_path: Path) -> None:

@@ -3,12 +3,17 @@
 * ``pipeline``: the whole zero-shot pipeline on one 100k-point generated chair — normalisation
   and normals, the 10-view 800² render, superpoints, then coverage + voting + instance grouping
   (the ``partslip`` method) — **excluding the teacher's forward passes** (timed separately and
-  reported as ``teacher_seconds``). Target: < 3 s on the 2-core CPU.
+  reported as ``teacher_seconds``). Target: < 3 s on the 2-core CPU (DESIGN §4), < 1 s (issue 17).
+  The same shape is run three times, each by a new ``Segmenter`` (nothing cached): the first
+  run is reported as ``seconds_cold``, the best of the other two as ``seconds`` (the state of
+  a process that segments a dataset; as the normals, render and superpoints rigs, 3 Dec 2026 —
+  before, ``seconds`` was the one first run, 0.15-0.3 s more and the noisiest figure of the
+  table).
 * ``pipeline-rss``: the same on a 300k-point chair, for the peak resident memory of the process
   (``peak_rss_mb``, added by :func:`partlift.bench.speed.run_stage`; it includes the simulated teacher).
-  Target: < 4 GiB.
+  Target: < 4 GiB. One run.
 
-A small shape is segmented first so that imports and first-call allocations are not timed.
+A small shape is segmented first so that imports are not timed.
 """
 
 from __future__ import annotations
@@ -23,18 +28,38 @@ RSS_POINTS = 300_000
 _CATEGORY = "Chair"
 _SEED = 0
 _WARMUP_POINTS = 2_000
+_REPEATS = 2
 
 
-def _run(points: int, device: str) -> dict[str, Any]:
+def _run(points: int, device: str, repeats: int = 0) -> dict[str, Any]:
+    """One cold run, then the best of ``repeats`` more (each by a new Segmenter), on one shape."""
     from partlift.data import synthetic
     from partlift.pipeline import Segmenter
     from partlift.render import resolve_device
 
     dev = str(resolve_device(device))
-    seg = Segmenter(teacher="simulated:zeroshot", method="partslip", preset="partslip", device=dev, seed=_SEED)
-    warm = synthetic.generate(_CATEGORY, _SEED + 1, n_points=_WARMUP_POINTS)
-    seg.segment(warm)
+
+    def segmenter() -> Any:
+        # No on-disk prediction cache: every run predicts afresh and nothing is written.
+        return Segmenter(teacher="simulated:zeroshot", method="partslip", preset="partslip", device=dev, seed=_SEED,
+                         cache_dir=None)
+
+    segmenter().segment(synthetic.generate(_CATEGORY, _SEED + 1, n_points=_WARMUP_POINTS))
     shape = synthetic.generate(_CATEGORY, _SEED, n_points=points)
+    cold = _once(segmenter(), shape, dev)
+    best = cold
+    for i in range(repeats):
+        row = _once(segmenter(), shape, dev)
+        if i == 0 or row["seconds"] < best["seconds"]:
+            best = row
+    out = dict(best)
+    if repeats:
+        out.update(seconds_cold=cold["seconds"], repeats=repeats)
+    return out
+
+
+def _once(seg: Any, shape: Any, dev: str) -> dict[str, Any]:
+    """Prepare, predict and segment ``shape`` once with ``seg``; seconds without the teacher."""
     names = tuple(shape.part_names or ())
     _sync(dev)
     t0 = time.perf_counter()
@@ -49,7 +74,7 @@ def _run(points: int, device: str) -> dict[str, Any]:
     stages = {k: round(v, 4) for k, v in prepared.timings.items()}
     stages["vote"] = round(t3 - t2, 4)
     return {
-        "points": points,
+        "points": shape.n_points,
         "category": _CATEGORY,
         "superpoints": int(prepared.superpoints.max()) + 1,
         "predictions": len(preds),
@@ -76,10 +101,12 @@ def speed_pipeline(points: int | None, device: str) -> dict[str, Any]:
         "prepare_seconds", "teacher_seconds", "stages": {"normalize", "render", "superpoints",
         "vote"}, ...}`` where "vote" is coverage + voting + instance grouping + mapping back to the
         points. "render" and "superpoints" run at the same time (``prepare_shape``), so
-        ``prepare_seconds`` is less than normalize + render + superpoints.
+        ``prepare_seconds`` is less than normalize + render + superpoints. The best of two warm
+        runs; ``seconds_cold`` is the first run's and ``repeats`` is 2 (module doc).
     """
     # issue 17's target (DESIGN §4's first target was 3.0 s)
-    return {"stage": "pipeline", "target_seconds": 1.0, **_run(PIPELINE_POINTS if points is None else int(points), device)}
+    return {"stage": "pipeline", "target_seconds": 1.0,
+            **_run(PIPELINE_POINTS if points is None else int(points), device, repeats=_REPEATS)}
 
 
 def speed_pipeline_rss(points: int | None, device: str) -> dict[str, Any]:

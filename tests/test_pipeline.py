@@ -116,3 +116,73 @@ def test_oracle_on_real_dev_shapes(real_dev_root):
         mious[sid] = segmentation_summary(shape, seg.segment(shape))["miou"]
     assert min(mious.values()) > 0.5, mious
     assert np.mean(list(mious.values())) > 0.62, mious
+
+
+class _Counting:
+    """A teacher that delegates to the simulated one, counting calls; fails while ``fail`` is set."""
+
+    def __init__(self, fail: bool = False) -> None:
+        from partlift.teachers.registry import build_teacher
+
+        self.inner = build_teacher("simulated:zeroshot")
+        self.calls = 0
+        self.fail = fail
+
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
+
+    def predict(self, views, part_names, shape):
+        self.calls += 1
+        if self.fail:
+            raise InputError("counting teacher: told to fail")
+        return self.inner.predict(views, part_names, shape)
+
+
+def test_segment_runs_the_teacher_beside_the_superpoints_with_the_same_result(chair):
+    early = _Counting()
+    seg = Segmenter(teacher=early, preset="tiny", cache_dir=None)
+    labels = seg.segment(chair)  # not prepared yet: the teacher runs on the views during prepare
+    assert early.calls == 1
+    timings = labels.meta["timings"]
+    assert {"prepare", "teacher", "method", "prepare.render", "prepare.superpoints"} <= set(timings)
+    assert 0 < timings["teacher"] <= timings["prepare"]  # it ran inside the preparation
+    seg.segment(chair)  # prepared and predicted: cached
+    assert early.calls == 1
+    late = _Counting()
+    ordinary = Segmenter(teacher=late, preset="tiny", cache_dir=None)
+    ordinary.prepare(chair)  # prepared first: the teacher runs after, as before
+    again = ordinary.segment(chair)
+    assert late.calls == 1
+    np.testing.assert_array_equal(labels.semantic, again.semantic)
+    np.testing.assert_array_equal(labels.instance, again.instance)
+    np.testing.assert_array_equal(labels.scores, again.scores)
+
+
+def test_a_failing_teacher_still_leaves_the_shape_prepared(chair):
+    teacher = _Counting(fail=True)
+    seg = Segmenter(teacher=teacher, preset="tiny", cache_dir=None)
+    with pytest.raises(InputError, match="told to fail"):
+        seg.segment(chair)
+    assert teacher.calls == 2  # the early call, then the ordinary one that raises
+    prepared = seg.prepare(chair)  # kept: not prepared again
+    teacher.fail = False
+    labels = seg.segment(chair)
+    assert seg.prepare(chair) is prepared and teacher.calls == 3
+    assert labels.meta["n_predictions"] > 0
+
+
+def test_prepare_shape_hands_the_views_to_on_views(chair):
+    from partlift.prepare import prepare_shape
+
+    seen = []
+    prepared = prepare_shape(chair, "tiny", on_views=lambda shape, views: seen.append((shape, views)))
+    assert len(seen) == 1 and seen[0][0] is prepared.shape and seen[0][1] is prepared.views
+    assert prepared.superpoints is not None
+    with pytest.raises(InputError, match="on_views must be callable"):
+        prepare_shape(chair, "tiny", on_views="teacher")
+
+    def boom(shape, views):
+        raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError, match="boom"):
+        prepare_shape(chair, "tiny", on_views=boom)

@@ -17,13 +17,13 @@ def test_throughput_record_fields() -> None:
     assert len(r["categories"]) == 2 and r["categories"][0] != r["categories"][1]
     steps = r["seconds_by_step"]
     assert {"prepare", "method", "teacher", "prepare.render", "prepare.superpoints"} <= set(steps)
-    # teacher excluded = prepare + method; included = the segment calls' wall time (>= the parts)
+    # teacher excluded = prepare + method (pass 1); included = pass 2's segment calls' wall time,
+    # the teacher overlapping the superpoints (so not necessarily >= the sum of the parts)
     assert r["seconds"] == pytest.approx(steps["prepare"] + steps["method"], abs=2e-3)
-    assert r["teacher_seconds"] == pytest.approx(steps["teacher"], abs=1e-3)
-    assert r["seconds_with_teacher"] >= r["seconds"] + r["teacher_seconds"] - 5e-3
+    assert r["teacher_seconds"] == pytest.approx(steps["teacher"], abs=1e-3) and r["teacher_seconds"] > 0
+    assert r["seconds_with_teacher"] > 0
     assert r["shapes_per_minute"] == pytest.approx(60 * 2 / r["seconds"], rel=2e-2)
     assert r["shapes_per_minute_with_teacher"] == pytest.approx(60 * 2 / r["seconds_with_teacher"], rel=2e-2)
-    assert r["shapes_per_minute"] >= r["shapes_per_minute_with_teacher"]
     per = r["seconds_per_shape"]
     assert 0 < per["min"] <= per["median"] <= per["max"] <= r["seconds"]
     assert r["cpu_seconds"] > 0 and r["load_average_1min"] >= 0

@@ -128,9 +128,11 @@ class Segmenter:
 
     # -- per-shape work -------------------------------------------------------------------------
 
-    def prepare(self, shape: Shape) -> PreparedShape:
+    def prepare(self, shape: Shape, *, on_views: Any = None) -> PreparedShape:
         """Normalise, estimate normals, render and over-segment ``shape`` (cached by content);
-        see :func:`partlift.prepare.prepare_shape`."""
+        see :func:`partlift.prepare.prepare_shape`. ``on_views(unit_shape, views)`` is called
+        there as soon as the views exist -- only when the shape is prepared now, not when it
+        comes from the cache."""
         from partlift.prepare import preparation_key, prepare_shape
 
         if not isinstance(shape, Shape):
@@ -141,7 +143,7 @@ class Segmenter:
             return self._prepared[key]
         shape = cap_points(shape, seed=self.seed)  # huge inputs: a capped subset (issue 13 item 4)
         prepared = prepare_shape(shape, self.render_config, superpoint_config=self.superpoint_config,
-                                 device=self.device)
+                                 device=self.device, on_views=on_views)
         self._prepared[key] = prepared
         while len(self._prepared) > self._cache_size:
             self._prepared.popitem(last=False)
@@ -173,14 +175,55 @@ class Segmenter:
 
     def _predict(self, prepared: PreparedShape, names: tuple[str, ...], category: str | None = None) -> Predictions:
         # The prepared shape is cached by content: the category of this call is set on it here.
-        shape = prepared.shape if prepared.shape.category == category else prepared.shape.replace(category=category)
         pkey = (prepared.key, names, category)
         if pkey not in self._predictions:
-            check_part_names(self.teacher, names, shape)  # issue 13 item 6
-            self._predictions[pkey] = self.predict_views(shape, prepared.views, names)
-            while len(self._predictions) > 4 * self._cache_size:
-                self._predictions.popitem(last=False)
+            self._keep(pkey, self._teacher_on(prepared.shape, prepared.views, names, category))
         return self._predictions[pkey]
+
+    def _teacher_on(self, unit: Shape, views: Any, names: tuple[str, ...], category: str | None) -> Predictions:
+        """The teacher's predictions on ``views`` of the unit-sphere ``unit`` with ``category`` set."""
+        shape = unit if unit.category == category else unit.replace(category=category)
+        check_part_names(self.teacher, names, shape)  # issue 13 item 6
+        return self.predict_views(shape, views, names)
+
+    def _keep(self, pkey: tuple[str, tuple[str, ...], str | None], preds: Predictions) -> None:
+        self._predictions[pkey] = preds
+        while len(self._predictions) > 4 * self._cache_size:
+            self._predictions.popitem(last=False)
+
+    def _prepare_and_predict(self, shape: Shape, names: tuple[str, ...]) -> tuple[PreparedShape, Predictions,
+                                                                                  dict[str, float]]:
+        """:meth:`prepare` and the teacher's predictions, the teacher started as soon as the views
+        exist: while the superpoints are still being computed beside the render (issue 17; the
+        simulated teacher on a 100k-point chair, 2 cores: superpoints then teacher 0.79 s, side
+        by side 0.55 s, ``benchmarks/teacher_overlap.py``). The same predictions as
+        :meth:`predictions`. A teacher error is raised by a second, ordinary call once the
+        preparation is cached, so nothing prepared is lost.
+
+        Returns:
+            ``(prepared, predictions, timings)``: "prepare" the wall seconds of the preparation,
+            the teacher's run included when it ran inside it; "teacher" the teacher's own seconds
+            (inside "prepare" when it overlapped, after it otherwise).
+        """
+        early: dict[str, Any] = {}
+
+        def teacher_now(unit: Shape, views: Any) -> None:
+            t = time.perf_counter()
+            try:
+                early["preds"] = self._teacher_on(unit, views, names, shape.category)
+            except Exception:  # noqa: BLE001 -- raised again by the ordinary call below
+                log.debug("%s: the early teacher call failed; calling it again after the preparation",
+                          shape.name, exc_info=True)
+            early["seconds"] = time.perf_counter() - t
+
+        t0 = time.perf_counter()
+        prepared = self.prepare(shape, on_views=teacher_now)
+        t1 = time.perf_counter()
+        if "preds" in early:
+            self._keep((prepared.key, names, shape.category), early["preds"])
+        preds = self._predict(prepared, names, shape.category)
+        t2 = time.perf_counter()
+        return prepared, preds, {"prepare": t1 - t0, "teacher": early.get("seconds", 0.0) + (t2 - t1)}
 
     # -- segmentation ---------------------------------------------------------------------------
 
@@ -201,6 +244,10 @@ class Segmenter:
 
         Returns labels on the input's own points (and faces for mesh inputs). A teacher that
         finds nothing gives a documented empty result: every point -1, ``meta["n_predictions"] == 0``.
+        ``meta["timings"]``: seconds of "prepare", "teacher" and "method" and of the preparation's
+        own steps ("prepare.*"); when the shape is prepared by this call, the teacher runs on the
+        views while the superpoints are computed, so "prepare" includes the teacher's run and
+        "teacher" overlaps it (:meth:`_prepare_and_predict`).
         """
         shape = with_category(shape, category)
         names = validate_parts(parts, shape)
@@ -208,18 +255,14 @@ class Segmenter:
         fn = run_method(method)
         context = self.context()
         config = method_config(method, self.method_options if options is None else options, context)
-        t0 = time.perf_counter()
-        prepared = self.prepare(shape)
-        t1 = time.perf_counter()
-        preds = self._predict(prepared, names, shape.category)
-        t2 = time.perf_counter()
+        prepared, preds, timings = self._prepare_and_predict(shape, names)
         if len(preds) == 0:
             log.warning("%s: the teacher %s found no part of %s", shape.name, self.teacher.name, list(names))
+        t = time.perf_counter()
         result = fn(prepared, preds, config, context)
-        t3 = time.perf_counter()
+        timings["method"] = time.perf_counter() - t
         return carry_labels(self._finish(prepared, names, preds, result, method,
-                                         {"prepare": t1 - t0, "teacher": t2 - t1, "method": t3 - t2,
-                                          **{f"prepare.{k}": v for k, v in prepared.timings.items()}}),
+                                         {**timings, **{f"prepare.{k}": v for k, v in prepared.timings.items()}}),
                             shape, prepared.source)
 
     predict = segment  # STYLE §1: ``seg.predict(shape, parts=[...])``

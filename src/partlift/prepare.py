@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -28,7 +29,7 @@ from typing import Any
 from partlift.config import RenderConfig, render_preset
 from partlift.errors import InputError
 from partlift.keys import content_key, shape_key
-from partlift.types import PreparedShape, Shape
+from partlift.types import PreparedShape, Shape, Views
 
 __all__ = ["NORMALS_MODES", "Preparation", "prepare_shape", "preparation_key", "predict_cached"]
 
@@ -55,6 +56,7 @@ def prepare_shape(
     superpoints: bool = True,
     normals: str = "estimated",
     device: str = "cpu",
+    on_views: Callable[[Shape, Views], None] | None = None,
 ) -> PreparedShape:
     """Normalise ``shape``, estimate normals, render it and (on demand) over-segment it.
 
@@ -65,6 +67,11 @@ def prepare_shape(
         superpoints: compute superpoints (METHODS §1.4); False leaves ``superpoints`` None.
         normals: one of :data:`NORMALS_MODES`.
         device: torch device of the renderer.
+        on_views: called once as ``on_views(shape, views)`` (the unit-sphere shape and views
+            of the returned PreparedShape) as soon as the views exist, in the calling thread:
+            while the superpoints are still being computed in the other thread when they run
+            beside the render, so that a teacher can start early (``Segmenter.segment``). An
+            exception it raises propagates once the superpoints have finished.
 
     Returns:
         a :class:`~partlift.types.PreparedShape`; ``shape`` is in the unit-sphere frame.
@@ -110,10 +117,14 @@ def prepare_shape(
     import torch
 
     start = time.perf_counter()
+    if on_views is not None and not callable(on_views):
+        raise InputError(f"prepare_shape: on_views must be callable or None, got {type(on_views).__name__}")
     if not superpoints or torch.get_num_threads() < 2:
         t = time.perf_counter()
         views = render(drawn, cfg, device=device)
         timings["render"] = time.perf_counter() - t
+        if on_views is not None:
+            on_views(norm, views)
         sp = None
         if superpoints:
             sp, timings["superpoints"] = _timed_superpoints(norm, superpoint_config, table)
@@ -132,6 +143,8 @@ def prepare_shape(
             t = time.perf_counter()
             views = render(drawn, cfg, device=device, threads=1)
             timings["render"] = time.perf_counter() - t
+            if on_views is not None:
+                on_views(norm, views)  # the pool waits for the superpoints if it raises
             sp, timings["superpoints"] = job.result()
     if sp is not None:
         log.info("prepared %s: %d points, %d superpoints (%.2fs)", shape.name, norm.n_points,

@@ -156,6 +156,12 @@ def test_segment_runs_the_teacher_beside_the_superpoints_with_the_same_result(ch
     np.testing.assert_array_equal(labels.semantic, again.semantic)
     np.testing.assert_array_equal(labels.instance, again.instance)
     np.testing.assert_array_equal(labels.scores, again.scores)
+    prepared, preds, seconds = Segmenter(teacher=_Counting(), preset="tiny", cache_dir=None).prepare_and_predict(
+        chair, ["seat", "back"])
+    assert preds.part_names == ("seat", "back") and prepared.superpoints is not None
+    assert set(seconds) == {"prepare", "teacher"}
+    with pytest.raises(InputError, match="unique"):
+        seg.prepare_and_predict(chair, ["seat", "seat"])
 
 
 def test_a_failing_teacher_still_leaves_the_shape_prepared(chair):

@@ -191,20 +191,22 @@ class Segmenter:
         while len(self._predictions) > 4 * self._cache_size:
             self._predictions.popitem(last=False)
 
-    def _prepare_and_predict(self, shape: Shape, names: tuple[str, ...]) -> tuple[PreparedShape, Predictions,
-                                                                                  dict[str, float]]:
+    def prepare_and_predict(self, shape: Shape, parts: Sequence[str] | None = None, *, category: str | None = None,
+                            ) -> tuple[PreparedShape, Predictions, dict[str, float]]:
         """:meth:`prepare` and the teacher's predictions, the teacher started as soon as the views
         exist: while the superpoints are still being computed beside the render (issue 17; the
         simulated teacher on a 100k-point chair, 2 cores: superpoints then teacher 0.79 s, side
         by side 0.55 s, ``benchmarks/teacher_overlap.py``). The same predictions as
-        :meth:`predictions`. A teacher error is raised by a second, ordinary call once the
-        preparation is cached, so nothing prepared is lost.
+        :meth:`predictions` (``parts`` and ``category`` as there). A teacher error is raised by
+        a second, ordinary call once the preparation is cached, so nothing prepared is lost.
 
         Returns:
             ``(prepared, predictions, timings)``: "prepare" the wall seconds of the preparation,
             the teacher's run included when it ran inside it; "teacher" the teacher's own seconds
             (inside "prepare" when it overlapped, after it otherwise).
         """
+        shape = with_category(shape, category)
+        names = validate_parts(parts, shape)
         early: dict[str, Any] = {}
 
         def teacher_now(unit: Shape, views: Any) -> None:
@@ -247,7 +249,7 @@ class Segmenter:
         ``meta["timings"]``: seconds of "prepare", "teacher" and "method" and of the preparation's
         own steps ("prepare.*"); when the shape is prepared by this call, the teacher runs on the
         views while the superpoints are computed, so "prepare" includes the teacher's run and
-        "teacher" overlaps it (:meth:`_prepare_and_predict`).
+        "teacher" overlaps it (:meth:`prepare_and_predict`).
         """
         shape = with_category(shape, category)
         names = validate_parts(parts, shape)
@@ -255,7 +257,7 @@ class Segmenter:
         fn = run_method(method)
         context = self.context()
         config = method_config(method, self.method_options if options is None else options, context)
-        prepared, preds, timings = self._prepare_and_predict(shape, names)
+        prepared, preds, timings = self.prepare_and_predict(shape, names)
         if len(preds) == 0:
             log.warning("%s: the teacher %s found no part of %s", shape.name, self.teacher.name, list(names))
         t = time.perf_counter()

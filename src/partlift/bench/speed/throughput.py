@@ -13,7 +13,7 @@ prepared and predicted afresh). Two rates are reported:
   mapping back) — what partlift itself costs per shape;
 * **teacher included** (``shapes_per_minute_with_teacher``, from ``seconds_with_teacher``),
   second pass: the wall time of plain ``segment`` calls, the simulated teacher included — which
-  runs on the views while the superpoints are computed (``Segmenter._prepare_and_predict``,
+  runs on the views while the superpoints are computed (``Segmenter.prepare_and_predict``,
   3 Dec 2026; before, one pass gave both figures and the teacher waited for the superpoints).
   The simulated teacher is a stand-in (boxes from the ground truth): a real GLIP / SAM teacher
   adds its own forward passes, ~10 per shape, whose cost depends on the model and the device.

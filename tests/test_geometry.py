@@ -251,8 +251,13 @@ def test_normals_and_neighbours_equal_the_two_step_path_for_any_thread_count():
             np.testing.assert_array_equal(got.order, table.order)
             np.testing.assert_array_equal(got.idx, table.idx)
             np.testing.assert_array_equal(got.dist, table.dist)
-    normals, small = normals_and_neighbours(xyz[:50], table_k=5)  # table_k < k: k columns
-    assert small.k == NORMAL_K and normals.shape == (50, 3) and normals.dtype == np.float32
+        normals, narrow = normals_and_neighbours(xyz, radius=radius, table_k=11, workers=2)  # the graph's 11
+        np.testing.assert_array_equal(normals, want)
+        np.testing.assert_array_equal(narrow.idx, table.idx[:, :11])
+        np.testing.assert_array_equal(narrow.dist, table.dist[:, :11])
+    normals, small = normals_and_neighbours(xyz[:50], table_k=5)  # table_k < k: the normals still use k
+    assert small.k == 5 and normals.shape == (50, 3) and normals.dtype == np.float32
+    np.testing.assert_array_equal(normals, estimate_normals(xyz[:50]))
     assert normals_and_neighbours(xyz[:4])[1].k == 4  # capped at N
     with pytest.raises(InputError, match="table_k must be an integer >= 1"):
         normals_and_neighbours(xyz, table_k=0)

@@ -244,7 +244,7 @@ def normals_and_neighbours(
 
     The kd-tree's rows (its spatial order) are cut into a few blocks per thread; each thread
     queries a block (one core each) and turns it into normals at once, so the covariances and
-    eigenvectors of one block run while another block is queried (issue 17: ~0.21 s instead of
+    eigenvectors of one block run while another block is queried (issue 17: ~0.22 s instead of
     ~0.24 s per 100k points on 2 cores). Each row depends on its own neighbours only: the
     normals and the table are the same numbers as :func:`nearest_neighbours` followed by
     :func:`estimate_normals` with ``neighbours=`` (tested), whatever the thread count.
@@ -253,14 +253,15 @@ def normals_and_neighbours(
         xyz: (N, 3) float coordinates, N >= 1 (see :func:`estimate_normals` for the frame).
         k: neighbours of the normals (``max_nn``), >= 3.
         radius: search radius of the normals, > 0, or None.
-        table_k: columns of the returned table, >= 1 (None: ``k``); the normals use its first
-            ``min(k, N)`` (the superpoint graph wants 11, the normals 30: one query serves both).
+        table_k: columns of the returned table, >= 1 (None: ``k``). The query finds
+            ``max(k, table_k)`` neighbours; only the table's columns are kept (the superpoint
+            graph wants 11, the normals 30: one query serves both).
         orient: ``"outward"`` or ``"none"`` (see :func:`estimate_normals`).
         workers: threads (-1: every core this process may use).
 
     Returns:
         ``(normals, table)``: (N, 3) float32 unit normals and the :class:`Neighbours` table with
-        ``min(max(k, table_k), N)`` columns.
+        ``min(table_k, N)`` columns.
 
     Raises:
         InputError: bad array or parameter.
@@ -269,8 +270,18 @@ def normals_and_neighbours(
     tk = k if table_k is None else table_k
     if isinstance(tk, bool) or not isinstance(tk, (int, np.integer)) or tk < 1:
         raise InputError(f"normals_and_neighbours: table_k must be an integer >= 1 or None, got {table_k!r}")
+    normals, table = _normals_pass(pts, int(k), radius, orient, workers, int(tk))
+    assert table is not None
+    return normals, table
+
+
+def _normals_pass(pts: np.ndarray, k: int, radius: float | None, orient: str, workers: int,
+                  table_k: int) -> tuple[np.ndarray, Neighbours | None]:
+    """The body of :func:`normals_and_neighbours` on checked arguments; ``table_k`` 0: no table
+    (:func:`estimate_normals`: nothing of the query is kept beyond each block)."""
     n = len(pts)
-    kk, cols = int(min(k, n)), int(min(max(k, tk), n))
+    kk, tk = min(k, n), min(table_k, n)
+    cols = max(kk, tk)
     tree = cKDTree(pts)
     # Querying in the tree's own (spatially sorted) order walks memory in order (see
     # nearest_neighbours).
@@ -278,15 +289,19 @@ def normals_and_neighbours(
     queries = pts[order]
     centred = pts - pts.mean(axis=0)  # float64 centring keeps the float32 sums precise (estimate_normals)
     centred32 = centred.astype(np.float32)
-    idx = np.empty((n, cols), dtype=np.int64)
-    dist = np.empty((n, cols))
+    idx = np.empty((n, tk), dtype=np.int64) if tk else None
+    dist = np.empty((n, tk)) if tk else None
     rows = np.empty((n, 3))
+    few: list[int] = []  # rows that fell back to their k nearest, per block
 
     def block(sl: slice) -> None:
         d, i = tree.query(queries[sl], k=cols, workers=1)
         m = sl.stop - sl.start
-        dist[sl], idx[sl] = d.reshape(m, cols), i.reshape(m, cols)
-        rows[sl] = _normal_rows(centred32, idx[sl, :kk], dist[sl, :kk], radius)
+        d, i = d.reshape(m, cols), i.reshape(m, cols)
+        if tk:
+            dist[sl], idx[sl] = d[:, :tk], i[:, :tk]
+        rows[sl] = _normal_rows(centred32, i[:, :kk], d[:, :kk], radius)
+        few.append(_few_neighbours(d[:, :kk], radius))
 
     threads = min(_thread_count(workers), max(1, n // 4096))
     bounds = np.linspace(0, n, 2 * threads + 1 if threads > 1 else 2).astype(np.int64)
@@ -300,11 +315,10 @@ def normals_and_neighbours(
                 pass
     normals = np.empty((n, 3))
     normals[order] = rows
-    few = _few_neighbours(dist[:, :kk], radius)
-    if few:
-        log.debug("normals_and_neighbours: %d of %d points had < %d neighbours within %s", few, n,
+    if sum(few):
+        log.debug("normals: %d of %d points had < %d neighbours within %s", sum(few), n,
                   NORMAL_MIN_NEIGHBORS, radius)
-    return _orient(normals, centred, orient), Neighbours(order, idx, dist)
+    return _orient(normals, centred, orient), (Neighbours(order, idx, dist) if tk else None)
 
 
 def estimate_normals(
@@ -351,7 +365,7 @@ def estimate_normals(
     """
     pts = _check_normal_args("estimate_normals", xyz, k, radius, orient, workers)
     if neighbours is None:
-        return normals_and_neighbours(pts, k, radius, orient=orient, workers=workers)[0]
+        return _normals_pass(pts, int(k), radius, orient, workers, 0)[0]
     n = len(pts)
     kk = int(min(k, n))
     if not isinstance(neighbours, Neighbours) or len(neighbours.order) != n or neighbours.k < kk:

@@ -77,8 +77,8 @@ def prepare_shape(
         a :class:`~partlift.types.PreparedShape`; ``shape`` is in the unit-sphere frame.
     """
     from partlift.geometry import (
-        NORMAL_K,
         ensure_normals,
+        estimate_normals,
         normalize,
         normalize_transform,
         normals_and_neighbours,
@@ -105,8 +105,10 @@ def prepare_shape(
         # ensure_normals(given without normals), with its one kd-tree query kept (Neighbours):
         # the superpoint graph's 10-NN are the first columns of the normals' 30-NN (issue 17).
         unit = normalize_transform(given.xyz).apply(given.xyz)
-        k = max(NORMAL_K, superpoint_config.k + 1) if superpoints else NORMAL_K
-        estimated, table = normals_and_neighbours(unit, table_k=k, workers=-1)
+        if superpoints:
+            estimated, table = normals_and_neighbours(unit, table_k=superpoint_config.k + 1, workers=-1)
+        else:
+            estimated = estimate_normals(unit, workers=-1)
         norm = given.replace(normals=estimated)
         drawn = given if given.normals is not None else norm
     elif normals == "given":

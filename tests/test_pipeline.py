@@ -159,7 +159,8 @@ def test_segment_runs_the_teacher_beside_the_superpoints_with_the_same_result(ch
     prepared, preds, seconds = Segmenter(teacher=_Counting(), preset="tiny", cache_dir=None).prepare_and_predict(
         chair, ["seat", "back"])
     assert preds.part_names == ("seat", "back") and prepared.superpoints is not None
-    assert set(seconds) == {"prepare", "teacher"}
+    assert set(seconds) == {"prepare", "teacher", "prepare_and_teacher"}
+    assert seconds["prepare_and_teacher"] >= seconds["prepare"]
     with pytest.raises(InputError, match="unique"):
         seg.prepare_and_predict(chair, ["seat", "seat"])
 

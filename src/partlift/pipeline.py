@@ -203,7 +203,8 @@ class Segmenter:
         Returns:
             ``(prepared, predictions, timings)``: "prepare" the wall seconds of the preparation,
             the teacher's run included when it ran inside it; "teacher" the teacher's own seconds
-            (inside "prepare" when it overlapped, after it otherwise).
+            (inside "prepare" when it overlapped, after it otherwise); "prepare_and_teacher" the
+            wall seconds of both (not their sum when they overlapped).
         """
         shape = with_category(shape, category)
         names = validate_parts(parts, shape)
@@ -213,7 +214,7 @@ class Segmenter:
             t = time.perf_counter()
             try:
                 early["preds"] = self._teacher_on(unit, views, names, shape.category)
-            except Exception:  # noqa: BLE001 -- raised again by the ordinary call below
+            except Exception:  # raised again by the ordinary call below
                 log.debug("%s: the early teacher call failed; calling it again after the preparation",
                           shape.name, exc_info=True)
             early["seconds"] = time.perf_counter() - t
@@ -225,7 +226,8 @@ class Segmenter:
             self._keep((prepared.key, names, shape.category), early["preds"])
         preds = self._predict(prepared, names, shape.category)
         t2 = time.perf_counter()
-        return prepared, preds, {"prepare": t1 - t0, "teacher": early.get("seconds", 0.0) + (t2 - t1)}
+        return prepared, preds, {"prepare": t1 - t0, "teacher": early.get("seconds", 0.0) + (t2 - t1),
+                                 "prepare_and_teacher": t2 - t0}
 
     # -- segmentation ---------------------------------------------------------------------------
 
@@ -246,10 +248,11 @@ class Segmenter:
 
         Returns labels on the input's own points (and faces for mesh inputs). A teacher that
         finds nothing gives a documented empty result: every point -1, ``meta["n_predictions"] == 0``.
-        ``meta["timings"]``: seconds of "prepare", "teacher" and "method" and of the preparation's
-        own steps ("prepare.*"); when the shape is prepared by this call, the teacher runs on the
-        views while the superpoints are computed, so "prepare" includes the teacher's run and
-        "teacher" overlaps it (:meth:`prepare_and_predict`).
+        ``meta["timings"]``: seconds of "prepare", "teacher", "prepare_and_teacher" (their wall
+        time together) and "method" and of the preparation's own steps ("prepare.*"); when the
+        shape is prepared by this call, the teacher runs on the views while the superpoints are
+        computed, so "prepare" includes the teacher's run and "teacher" overlaps it
+        (:meth:`prepare_and_predict`).
         """
         shape = with_category(shape, category)
         names = validate_parts(parts, shape)

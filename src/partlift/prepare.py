@@ -89,6 +89,8 @@ def prepare_shape(
         raise InputError(f"expected a partlift Shape (see partlift.load_shape), got {type(shape).__name__}")
     if normals not in NORMALS_MODES:
         raise InputError(f"prepare_shape: normals must be one of {list(NORMALS_MODES)}, got {normals!r}")
+    if on_views is not None and not callable(on_views):
+        raise InputError(f"prepare_shape: on_views must be callable or None, got {type(on_views).__name__}")
     cfg = render_preset(render_config) if isinstance(render_config, str) else render_config
     if not isinstance(cfg, RenderConfig):
         raise InputError(f"preset: expected a preset name or RenderConfig, got {type(render_config).__name__}")
@@ -119,8 +121,6 @@ def prepare_shape(
     import torch
 
     start = time.perf_counter()
-    if on_views is not None and not callable(on_views):
-        raise InputError(f"prepare_shape: on_views must be callable or None, got {type(on_views).__name__}")
     if not superpoints or torch.get_num_threads() < 2:
         t = time.perf_counter()
         views = render(drawn, cfg, device=device)

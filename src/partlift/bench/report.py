@@ -18,8 +18,9 @@
 * A shape on which a method failed scores as an empty prediction (its parts IoU 0, its instances
   missed) and is counted under ``errors``; a shape that could not be loaded is left out and
   counted under ``unscored``.
-* ``seconds_per_shape``: mean over the scored shapes of preparation + teacher + method seconds
-  (the only field that changes between identical runs). Per-category fitting / pre-alignment time
+* ``seconds_per_shape``: mean over the scored shapes of the preparation and teacher's wall seconds
+  (the teacher runs beside the superpoints) + method seconds (the only field that changes between
+  identical runs). Per-category fitting / pre-alignment time
   is in details.json.
 
 ``details.json`` adds the 17/28 group means, per-part IoU and AP, counts (errors, shapes on which

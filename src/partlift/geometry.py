@@ -196,8 +196,10 @@ def _thread_count(workers: int) -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def _normal_rows(centred32: np.ndarray, idx: np.ndarray, dist: np.ndarray, radius: float | None) -> np.ndarray:
-    """Unoriented unit normals (M, 3) float64 of the rows of a kNN table (METHODS §1.4).
+def _normal_rows(centred32: np.ndarray, idx: np.ndarray, dist: np.ndarray,
+                 radius: float | None) -> tuple[np.ndarray, int]:
+    """Unoriented unit normals (M, 3) float64 of the rows of a kNN table (METHODS §1.4), and how
+    many rows had fewer than 3 neighbours within ``radius`` (they use their k nearest).
 
     ``idx`` / ``dist`` (M, K): each row's neighbours by increasing distance; ``centred32`` (N, 3)
     float32 the centred points they index. Rows depend on their own neighbours only, so any
@@ -205,22 +207,17 @@ def _normal_rows(centred32: np.ndarray, idx: np.ndarray, dist: np.ndarray, radiu
     """
     kk = idx.shape[1]
     valid = None
+    n_few = 0
     if radius is not None:
         # Rows are sorted by distance: fewer than 3 neighbours lie within the radius iff the
         # 3rd is beyond it, and every neighbour counts iff the last is within (or the row falls
         # back to its k nearest). O(M) instead of counting the (M, k) mask.
         few = dist[:, min(NORMAL_MIN_NEIGHBORS, kk) - 1] > radius
+        n_few = int(few.sum())
         if not ((dist[:, -1] <= radius) | few).all():
             valid = dist <= radius
             valid[few] = True  # fall back to the k nearest
-    return smallest_eigenvectors(*_neighbourhood_covariances(centred32, idx, valid))
-
-
-def _few_neighbours(dist: np.ndarray, radius: float | None) -> int:
-    """Rows with fewer than 3 neighbours within ``radius`` (they used their k nearest)."""
-    if radius is None:
-        return 0
-    return int((dist[:, min(NORMAL_MIN_NEIGHBORS, dist.shape[1]) - 1] > radius).sum())
+    return smallest_eigenvectors(*_neighbourhood_covariances(centred32, idx, valid)), n_few
 
 
 def _orient(normals: np.ndarray, centred: np.ndarray, orient: str) -> np.ndarray:
@@ -300,8 +297,8 @@ def _normals_pass(pts: np.ndarray, k: int, radius: float | None, orient: str, wo
         d, i = d.reshape(m, cols), i.reshape(m, cols)
         if tk:
             dist[sl], idx[sl] = d[:, :tk], i[:, :tk]
-        rows[sl] = _normal_rows(centred32, i[:, :kk], d[:, :kk], radius)
-        few.append(_few_neighbours(d[:, :kk], radius))
+        rows[sl], n_few = _normal_rows(centred32, i[:, :kk], d[:, :kk], radius)
+        few.append(n_few)
 
     threads = min(_thread_count(workers), max(1, n // 4096))
     bounds = np.linspace(0, n, 2 * threads + 1 if threads > 1 else 2).astype(np.int64)
@@ -379,8 +376,7 @@ def estimate_normals(
     # whatever the frame (covariances are translation-invariant).
     centred = pts - pts.mean(axis=0)
     normals = np.empty((n, 3))
-    normals[order] = _normal_rows(centred.astype(np.float32), idx, dist, radius)
-    few = _few_neighbours(dist, radius)
+    normals[order], few = _normal_rows(centred.astype(np.float32), idx, dist, radius)
     if few:
         log.debug("estimate_normals: %d of %d points had < %d neighbours within %s", few, n,
                   NORMAL_MIN_NEIGHBORS, radius)

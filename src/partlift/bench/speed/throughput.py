@@ -91,6 +91,7 @@ def speed_throughput(points: int | None, device: str, *, shapes: int = THROUGHPU
         seg.predictions(shape)
         timings = dict(seg.segment(shape).meta["timings"])
         _sync(dev)
+        timings.pop("prepare_and_teacher", None)  # ~0 here: prepared and predicted above
         timings.update({"prepare": prepare_s, **{f"prepare.{k}": v for k, v in prepared.timings.items()}})
         for k, v in timings.items():
             steps[k] = steps.get(k, 0.0) + float(v)
